@@ -1,0 +1,191 @@
+"""``lab-etl``: the command line. Each command parses its options and calls the library; no logic lives here."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from lab_etl import __version__
+from lab_etl.errors import LabEtlError
+
+console = Console(stderr=True)
+WAREHOUSE_HELP = "Warehouse folder of the embedded lakehouse (Delta tables + metastore)."
+
+
+def main() -> None:
+    """Entry point: run the command group, turning lab_etl errors into one clear line and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LabEtlError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except SystemExit:
+        raise
+
+
+@click.group()
+@click.version_option(__version__, prog_name="lab-etl")
+def cli() -> None:
+    """lab_etl: raw laboratory files to governed, queryable Delta Lake tables."""
+
+
+@cli.command()
+def doctor() -> None:
+    """Check Python, Java, Spark, Delta and the jars; exit 0 only when all are right."""
+    from lab_etl.doctor import run_checks
+
+    checks = run_checks()
+    table = Table("check", "found", "expected", "ok")
+    for check in checks:
+        table.add_row(check.name, check.found, check.expected, "[green]yes[/green]" if check.ok else "[red]NO[/red]")
+    Console().print(table)
+    failed = [c for c in checks if not c.ok]
+    for check in failed:
+        console.print(f"[red]fix:[/red] {check.name}: {check.fix}", highlight=False)
+    sys.exit(1 if failed else 0)
+
+
+@cli.group()
+def jars() -> None:
+    """The Delta Lake and S3 jars from Maven Central."""
+
+
+@jars.command("fetch")
+def jars_fetch() -> None:
+    """Download the jars once into the cache (LAB_ETL_JARS_DIR, default ~/.cache/lab_etl/jars)."""
+    from lab_etl.lakehouse.jars import fetch_jars
+
+    for path in fetch_jars():
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("workflow", required=False)
+@click.option("--landing", required=True, help="Landing folder or s3a:// prefix with instrument files.")
+@click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
+@click.option("--vendor", default=None, help="Force one parser for every file (see `lab-etl instruments`).")
+@click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
+def run(workflow: str | None, landing: str, warehouse: str, vendor: str | None, engine: str) -> None:
+    """Run the pipeline on a landing area: instrument files -> bronze Delta tables."""
+    from lab_etl.lakehouse.spark import get_spark
+    from lab_etl.pipeline.run import run_pipeline
+
+    with console.status("starting Spark"):
+        spark = get_spark(warehouse)
+    result = run_pipeline(spark, landing, vendor=vendor, engine=engine, progress=console)
+    table = Table("step", "result", title=f"run {result.run_id}")
+    for step, text in result.lines():
+        table.add_row(step, text)
+    Console().print(table)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True
+)
+def sql(query: str, warehouse: str, output_format: str) -> None:
+    """Run a Spark SQL query on the local catalog and print the rows."""
+    from lab_etl.lakehouse.spark import get_spark
+
+    spark = get_spark(warehouse)
+    try:
+        result = spark.sql(query)
+    except Exception as exc:  # Spark's AnalysisException and ParseException carry the useful text
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    columns = result.columns
+    rows = [row.asDict(recursive=True) for row in result.collect()]
+    write_rows(columns, rows, output_format)
+
+
+def write_rows(columns: list[str], rows: Iterable[dict[str, Any]], output_format: str) -> None:
+    """Print rows to stdout as a table, CSV or JSON lines."""
+    if output_format == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, default=_json_default, ensure_ascii=False))
+    elif output_format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*["" if row[c] is None else str(row[c]) for c in columns])
+        Console().print(table)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--vendor", default=None, help="Parser to use instead of detection (see `lab-etl instruments`).")
+@click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+def parse(files: tuple[Path, ...], vendor: str | None, engine: str, output_format: str) -> None:
+    """Parse instrument files to one record per line on stdout; failures go to stderr, exit 1 if any."""
+    from dataclasses import asdict, fields
+
+    from lab_etl.errors import ParseError
+    from lab_etl.parsers.base import Reading
+    from lab_etl.parsers.registry import parse_bytes
+
+    columns = [f.name for f in fields(Reading)]
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n") if output_format == "csv" else None
+    if writer:
+        writer.writeheader()
+    failed = 0
+    for path in files:
+        try:
+            parsed = parse_bytes(path.read_bytes(), str(path), vendor=vendor, engine=engine)
+        except (ParseError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, ParseError) else exc.strerror
+            click.echo(f"error: {path}: {reason}", err=True)
+            failed += 1
+            continue
+        for reading in parsed.readings:
+            record = asdict(reading)
+            if writer:
+                writer.writerow({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()})
+            else:
+                click.echo(json.dumps(record, default=_json_default, ensure_ascii=False))
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+def instruments() -> None:
+    """List the instrument parsers: native ones first, then allotropy's."""
+    from lab_etl.parsers.registry import list_instruments
+
+    table = Table("name (--vendor)", "instrument", "engine", "extensions")
+    for info in list_instruments():
+        table.add_row(info.name, info.display_name, info.engine, " ".join(info.extensions))
+    Console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

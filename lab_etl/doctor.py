@@ -1,0 +1,99 @@
+"""``lab-etl doctor``: is this machine's runtime the one AWS Glue 5.0 runs (and can Spark load Delta)?"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+from lab_etl.lakehouse.jars import FETCH_COMMAND, JARS, jars_dir, missing_jars
+
+#: AWS Glue 5.0's runtime.
+GLUE5 = {"python": "3.11", "java": "17", "pyspark": "3.5.4", "delta-spark": "3.3.0"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    found: str
+    expected: str
+    ok: bool
+    fix: str = ""
+
+
+def run_checks(*, start_spark: bool = True) -> list[Check]:
+    """Every check, in order; with ``start_spark`` also a Delta write in a throwaway warehouse."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    checks = [Check("python", python, GLUE5["python"], python == GLUE5["python"], "use Python 3.11 (Glue 5.0's)")]
+    java = java_major_version()
+    checks.append(
+        Check(
+            "java",
+            java or "not found",
+            GLUE5["java"],
+            java == GLUE5["java"],
+            "install OpenJDK 17 and put it first on PATH or set JAVA_HOME",
+        )
+    )
+    for package in ("pyspark", "delta-spark"):
+        found = _package_version(package)
+        checks.append(
+            Check(package, found, GLUE5[package], found == GLUE5[package], f"pip install {package}=={GLUE5[package]}")
+        )
+    missing = missing_jars()
+    checks.append(
+        Check(
+            "jars",
+            f"{len(JARS) - len(missing)}/{len(JARS)} in {jars_dir()}",
+            f"{len(JARS)}/{len(JARS)}",
+            not missing,
+            f"run `{FETCH_COMMAND}`",
+        )
+    )
+    if start_spark and all(c.ok for c in checks):
+        checks.append(_delta_check())
+    return checks
+
+
+def java_major_version() -> str | None:
+    java = shutil.which("java")
+    if java is None:
+        return None
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if not match:
+        return None
+    major = match.group(1)
+    return match.group(2) if major == "1" else major
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _delta_check() -> Check:
+    from lab_etl.lakehouse.spark import get_spark
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lab_etl_doctor_") as folder:
+            spark = get_spark(folder)
+            path = f"{folder}/probe"
+            spark.range(3).write.format("delta").save(path)
+            count = spark.read.format("delta").load(path).count()
+            spark.stop()
+    except Exception as exc:
+        return Check(
+            "delta write",
+            f"failed: {str(exc).splitlines()[0][:120]}",
+            "3 rows",
+            False,
+            f"check the jars (`{FETCH_COMMAND}`) and Java 17",
+        )
+    return Check("delta write", f"{count} rows", "3 rows", count == 3, "")

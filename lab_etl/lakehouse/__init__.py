@@ -1,0 +1,1 @@
+"""The lakehouse edge: the Spark session, Delta writes and merges, table definitions."""

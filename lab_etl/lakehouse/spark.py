@@ -1,0 +1,134 @@
+"""The one SparkSession factory: jobs, the CLI and the tests all get their session here.
+
+Locally it builds an embedded lakehouse: ``local[*]``, Delta Lake's extension and catalog, and a Hive
+metastore kept in Derby under the warehouse folder, so tables persist across runs and can be queried by name.
+The UI is off, the driver binds to 127.0.0.1 and shuffles use few partitions, which suits one machine.
+On AWS Glue it returns the GlueContext's session, which Glue configures itself.
+
+Examples
+--------
+>>> spark = get_spark("warehouse")                      # doctest: +SKIP
+>>> spark.sql("SHOW DATABASES").show()                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lab_etl import glue
+from lab_etl.errors import ConfigError
+from lab_etl.lakehouse.jars import jar_paths
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+#: The databases of the lakehouse, one per layer plus reference data.
+DATABASES = ("lab_bronze", "lab_silver", "lab_gold", "lab_reference")
+
+DEFAULT_WAREHOUSE = "warehouse"
+
+
+def spark_conf(
+    warehouse: str | Path, *, master: str | None = None, shuffle_partitions: int | None = None
+) -> dict[str, str]:
+    """The local session's configuration (a dict, so that tests and docs can show it)."""
+    root = Path(warehouse).expanduser().resolve()
+    metastore = root / "_metastore"
+    jars = ",".join(str(p) for p in jar_paths())
+    log4j = files("lab_etl") / "resources" / "log4j2.properties"
+    java_options = f"-Dderby.system.home={metastore} -Dlog4j2.configurationFile=file:{log4j}"
+    return {
+        "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
+        "spark.app.name": "lab_etl",
+        "spark.jars": jars,
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(root),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true",
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": "127.0.0.1",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions or os.environ.get("LAB_ETL_SHUFFLE_PARTITIONS", "4")),
+        "spark.default.parallelism": "4",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Athena and Redshift Spectrum read neither deletion vectors nor column mapping: keep new tables plain.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+        # s3a:// with explicit endpoints (moto locally, AWS on EMR); credentials come from the environment.
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+    }
+
+
+def get_spark(
+    warehouse: str | Path = DEFAULT_WAREHOUSE,
+    *,
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """The SparkSession for ``warehouse``: Glue's session on AWS Glue, else an embedded local lakehouse.
+
+    A JVM holds one session; a second call returns the same session (its warehouse cannot change),
+    which is what jobs, the CLI and the test fixture want. The lakehouse databases are created if missing.
+
+    Raises
+    ------
+    ConfigError
+        When the Delta jars are missing (the message names ``lab-etl jars fetch``).
+    """
+    if glue.on_glue():
+        return glue.glue_spark_session()
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers must run the interpreter that has lab_etl and pyarrow, not whatever `python3` is on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        wanted = Path(warehouse).expanduser().resolve()
+        if warehouse_of(active) != wanted:
+            raise ConfigError(
+                f"this process already runs Spark on warehouse {warehouse_of(active)}; one process serves one "
+                f"warehouse, so start a new process for {wanted}"
+            )
+        return active
+    conf = spark_conf(warehouse, master=master, shuffle_partitions=shuffle_partitions)
+    conf.update(extra_conf or {})
+    Path(warehouse).expanduser().mkdir(parents=True, exist_ok=True)
+    (Path(warehouse).expanduser() / "_metastore").mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("LAB_ETL_SPARK_LOG_LEVEL", "ERROR"))
+    ensure_databases(spark)
+    return spark
+
+
+def warehouse_of(spark: SparkSession) -> Path:
+    """The warehouse folder a local session was built for."""
+    return Path(str(spark.conf.get("spark.sql.warehouse.dir", "")).removeprefix("file:"))
+
+
+def ensure_databases(spark: SparkSession, databases: tuple[str, ...] = DATABASES) -> None:
+    """Create the lakehouse databases (one folder each under the warehouse) when missing."""
+    existing = {row[0] for row in spark.sql("SHOW DATABASES").collect()}
+    for database in databases:
+        if database not in existing:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")

@@ -1,0 +1,689 @@
+"""Agilent (BioTek) Gen5 text exports: the tab-separated ``.txt`` a Gen5 "Export" or "Power Export" writes.
+
+Covers Gen5 2.x-3.x exports of Synergy, Epoch, Cytation and Neo readers: absorbance (filter or monochromator,
+several wavelengths, pathlength correction Test/Ref reads), fluorescence (filter sets, monochromator),
+fluorescence polarization (Parallel/Perpendicular), luminescence, AlphaLISA, spectral scans (absorbance,
+excitation or emission), kinetic loops (``Start Kinetic`` ... ``End Kinetic``) and several plates in one file.
+
+Layout, in a few lines::
+
+    Software Version<TAB>3.12.08          header: key<TAB>value lines (Plate Number, Date, Time, Reader Type: ...)
+    Procedure Details                     the protocol: Plate Type, then one "Read" step per read
+    Layout / Results / Read 1:450,490     plate grids: "<TAB>1<TAB>2 ..." then "A<TAB>v1 ... <TAB>label" rows
+    450 / Read 2:450,490 + "Time<TAB>T° 450<TAB>A1 ..."       kinetic table, one row per time point
+    EM Spectrum + "Wavelength<TAB>A1 ..."                      spectrum table, one row per wavelength
+
+Only rows whose label names a raw read of the procedure (``450``, ``Read 1:485/20,528/20``, ``LUM:Lum``,
+``Alpha``, ``FP:485,528 [Parallel]``, ``977 [Test]``) become readings; calculated rows (Blank, Conc, Ratio,
+Mean V, Polarization, ...) are skipped. :mod:`lab_etl.parsers.agilent_gen5_csv` reuses :func:`read_gen5_lines`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePath
+
+from lab_etl.errors import ParseError
+from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
+
+VENDOR = "Agilent"
+_UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU", "alpha": "RFU"}
+_NO_FILTER = {"full light", "plug", "hole"}
+_NOT_STATED = {"", "n/a", "na", "unknown", "none"}
+_PLATE_SIZE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
+_READ_PREFIX = re.compile(r"^Read (\d+):")
+_MODE_LINE = re.compile(r"^(Absorbance|Fluorescence|Luminescence|Alpha)\s+(Endpoint|Spectrum|Area Scan)", re.IGNORECASE)
+#: Gen5 names plates in exported file names as ``yymmdd_hhmmss_<barcode>_...``.
+_BARCODE_NAME = re.compile(r"^\d{6}_\d{6}_([^_]+)_.*\.txt$", re.IGNORECASE)
+#: Lines of the header above ``Procedure Details`` (repeated for every plate of a multi-plate export).
+_HEADER_KEYS = {
+    "Software Version",
+    "Experiment File Path:",
+    "Protocol File Path:",
+    "Plate Number",
+    "Barcode",
+    "Date",
+    "Time",
+    "Reader Type:",
+    "Reader Serial Number:",
+    "Reading Type",
+}
+_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadChannel:
+    """One raw read of a procedure step, as Gen5 labels it in the data grids."""
+
+    step: int
+    measurement: str
+    channel: str
+    wavelength_nm: float | None = None
+    excitation_nm: float | None = None
+    kinetic: bool = False
+    spectrum: str | None = None  # "absorbance", "emission", "excitation" scans
+
+
+@dataclass
+class _Step:
+    number: int
+    label: str | None
+    kinetic: bool
+    lines: list[str] = field(default_factory=list)
+
+
+def _number(text: str | None) -> float | None:
+    if not text:
+        return None
+    head = text.split("/")[0].strip().split(" ")[0]
+    try:
+        number = float(head)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _fmt(number: float | None) -> str:
+    return "" if number is None else f"{number:g}"
+
+
+def _settings(lines: list[str]) -> dict[str, list[str]]:
+    """``Key: value`` pairs of a step (several filter sets give several values per key)."""
+    found: dict[str, list[str]] = {}
+    for line in lines:
+        text = line.strip().strip('"').strip()
+        special = next(
+            (k for k in ("Fixed Excitation:", "Fixed Emission:", "Emission Start:", "Excitation Start:") if k in text),
+            None,
+        )
+        if special:
+            found.setdefault(special[:-1], []).append(text.split(special, 1)[1].split(",")[0].strip())
+            continue
+        if text.startswith("Wavelengths:"):
+            found["Wavelengths"] = [w.strip() for w in text.split(":", 1)[1].split(",") if w.strip()]
+            continue
+        for part in text.split(",  "):
+            key, sep, value = part.partition(": ")
+            if sep:
+                found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+def _step_channels(step: _Step) -> dict[str, ReadChannel]:
+    """The labels Gen5 gives the raw reads of one Read step, each mapped to its channel."""
+    mode, read_type = "", "endpoint"
+    for line in step.lines:
+        match = _MODE_LINE.match(line.replace("\t", " ").strip())
+        if match:
+            mode, read_type = match.group(1).lower(), match.group(2).lower()
+            break
+    if not mode:
+        return {}
+    prefix = f"{step.label}:" if step.label else ""
+    settings = _settings(step.lines)
+    polarization = any(line.strip() == "Fluorescence Polarization" for line in step.lines)
+    kinetic = step.kinetic
+    labels: dict[str, ReadChannel] = {}
+
+    def add(names: list[str], channel: ReadChannel) -> None:
+        for name in names:
+            labels.setdefault(name, channel)
+
+    if read_type == "area scan":
+        return {}  # several points per well: not a plate grid; reported when nothing else is readable
+    if read_type == "spectrum":
+        fixed_ex = _number(next(iter(settings.get("Fixed Excitation", [])), None))
+        fixed_em = _number(next(iter(settings.get("Fixed Emission", [])), None))
+        if mode == "absorbance":
+            kind, channel = "absorbance", "scan"
+        elif fixed_em is not None or any("EX Spectrum" in line for line in step.lines):
+            kind, channel = "excitation", f"scan/{_fmt(fixed_em)}" if fixed_em else "excitation scan"
+        else:
+            kind, channel = "emission", f"{_fmt(fixed_ex)}/scan" if fixed_ex else "scan"
+        measurement = "fluorescence" if mode == "alpha" else mode
+        spectral = ReadChannel(step.number, measurement, channel, None, fixed_ex, kinetic, kind)
+        add(
+            [
+                f"{prefix}Spectrum",
+                f"{prefix}EM Spectrum",
+                f"{prefix}EX Spectrum",
+                "EM Spectrum",
+                "EX Spectrum",
+                "Spectrum",
+                step.label or "Spectrum",
+            ],
+            spectral,
+        )
+        return labels
+    if mode == "absorbance":
+        for wavelength in settings.get("Wavelengths", []):
+            add(
+                [f"{prefix}{wavelength}"],
+                ReadChannel(
+                    step.number,
+                    "absorbance",
+                    _fmt(_number(wavelength)) or wavelength,
+                    _number(wavelength),
+                    None,
+                    kinetic,
+                ),
+            )
+        for correction in settings.get("Pathlength Correction", [])[:1]:
+            test, _, ref = correction.partition(" / ")
+            for wavelength, tag in ((test, "Test"), (ref, "Ref")):
+                if _number(wavelength) is not None:
+                    add(
+                        [f"{prefix}{wavelength.strip()} [{tag}]"],
+                        ReadChannel(
+                            step.number, "absorbance", _fmt(_number(wavelength)), _number(wavelength), None, kinetic
+                        ),
+                    )
+    elif mode == "fluorescence":
+        excitations = settings.get("Excitation") or settings.get("Fixed Excitation") or []
+        emissions = settings.get("Emission") or settings.get("Fixed Emission") or []
+        directions = ("Parallel", "Perpendicular") if polarization else ("",) * len(excitations)
+        for excitation, emission, direction in zip(excitations, emissions, directions, strict=False):
+            ex, em = _number(excitation), _number(emission)
+            channel = f"{_fmt(ex)}/{_fmt(em)}" + (f" {direction.lower()}" if direction else "")
+            read = ReadChannel(step.number, "fluorescence", channel, em, ex, kinetic)
+            suffix = f" [{direction}]" if direction else ""
+            short = f"{excitation.split('/')[0].strip()},{emission.split('/')[0].strip()}"
+            add([f"{prefix}{excitation},{emission}{suffix}", f"{prefix}{short}{suffix}"], read)
+    elif mode == "luminescence":
+        emissions = settings.get("Emission") or settings.get("Fixed Emission") or ["Full light"]
+        for emission in emissions:
+            if emission.strip().lower() in _NO_FILTER or _number(emission) is None:
+                add([f"{prefix}Lum"], ReadChannel(step.number, "luminescence", "luminescence", None, None, kinetic))
+            else:
+                em = _number(emission)
+                add(
+                    [f"{prefix}{emission.split('/')[0].strip()}", f"{prefix}{emission.strip()}"],
+                    ReadChannel(step.number, "luminescence", _fmt(em), em, None, kinetic),
+                )
+    elif mode == "alpha":
+        # AlphaLISA/AlphaScreen: a time-resolved emission read; Gen5 and ASM file it as fluorescence.
+        add([f"{prefix}Alpha", "Alpha"], ReadChannel(step.number, "fluorescence", "alpha", None, None, kinetic))
+    return labels
+
+
+def _procedure_steps(lines: list[str]) -> list[_Step]:
+    steps: list[_Step] = []
+    kinetic = False
+    current: _Step | None = None
+    for line in lines:
+        fields = line.split("\t")
+        key = fields[0].strip()
+        if key == "Start Kinetic":
+            kinetic, current = True, None
+        elif key == "End Kinetic":
+            kinetic, current = False, None
+        elif key == "Read":
+            second = fields[1].strip() if len(fields) > 1 else ""
+            is_mode = bool(_MODE_LINE.match(second))
+            current = _Step(
+                len(steps) + 1, None if is_mode or not second else second, kinetic, [second] if is_mode else []
+            )
+            steps.append(current)
+        elif key and current is not None:
+            current = None  # another procedure step (Shake, Delay, Plate Out/In) ends the read's settings
+        elif current is not None:
+            current.lines.append("\t".join(fields[1:]))
+    return steps
+
+
+def _label_map(steps: list[_Step]) -> dict[str, list[ReadChannel]]:
+    """Every raw-read label of the procedure; channels that two steps share are told apart by the step label."""
+    per_step = [_step_channels(step) for step in steps]
+    owners: dict[tuple[str, str], set[int]] = {}
+    for labels in per_step:
+        for read in labels.values():
+            owners.setdefault((read.measurement, read.channel), set()).add(read.step)
+    result: dict[str, list[ReadChannel]] = {}
+    for step, labels in zip(steps, per_step, strict=True):
+        for label, read in labels.items():
+            if len(owners[(read.measurement, read.channel)]) > 1:
+                tag = step.label or f"Read {step.number}"
+                read = ReadChannel(
+                    read.step,
+                    read.measurement,
+                    f"{read.channel} [{tag}]",
+                    read.wavelength_nm,
+                    read.excitation_nm,
+                    read.kinetic,
+                    read.spectrum,
+                )
+            result.setdefault(label, []).append(read)
+    return result
+
+
+def _lookup(labels: dict[str, list[ReadChannel]], text: str) -> ReadChannel | None:
+    text = text.strip().strip('"').strip()
+    step = None
+    match = _READ_PREFIX.match(text)
+    if match:
+        step, text = int(match.group(1)), text[match.end() :]
+    candidates = labels.get(text)
+    if not candidates:
+        return None
+    if step is None:
+        return candidates[0]
+    return next((c for c in candidates if c.step == step), None)
+
+
+def _seconds(text: str) -> float | None:
+    parts = text.strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    total = 0.0
+    for number in numbers:
+        total = total * 60 + number
+    return total
+
+
+def _read_at(date: str | None, time: str | None) -> datetime | None:
+    if not date:
+        return None
+    stamp = f"{date.strip()} {(time or '0:00:00').strip()}".upper()
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(stamp, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def _stated(text: str | None) -> str | None:
+    return None if text is None or text.strip().lower() in _NOT_STATED else text.strip()
+
+
+@dataclass
+class _Series:
+    """Raw cells of one read from one grid row or one kinetic/spectrum table, before they become readings.
+
+    ``wells`` maps a field position to a well (row, column); ``rows`` holds (read index, axis, fields) where the
+    axis is the elapsed time in seconds (kinetic) or the wavelength in nm (spectrum), None for endpoint grids.
+    """
+
+    read: ReadChannel
+    wells: list[tuple[int, tuple[int, int]]]
+    rows: list[tuple[int, float | None, list[str]]]
+
+
+def _blocks(lines: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    """Runs of non-blank lines."""
+    block: list[tuple[int, str]] = []
+    for number, line in lines:
+        if line.strip():
+            block.append((number, line))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _title(line: str) -> str:
+    for part in line.split("\t"):
+        name = part.strip().strip('"').strip()
+        if name:
+            return name.rstrip(":")
+    return ""
+
+
+def read_gen5_lines(lines: list[str], source: str) -> Iterator[Reading]:
+    """Readings of a Gen5 export already split into tab-separated lines (text export or converted CSV).
+
+    Raises :class:`ParseError` when the file has no Gen5 header, no procedure or no raw read data.
+    """
+    starts = [i for i, line in enumerate(lines) if line.startswith("Software Version")]
+    if not starts:
+        raise ParseError("no 'Software Version' line: this is not a Gen5 export (re-export it from Gen5)", source)
+    blocks = [
+        [(n + 1, lines[n]) for n in range(start, starts[i + 1] if i + 1 < len(starts) else len(lines))]
+        for i, start in enumerate(starts)
+    ]
+    seen_ids: dict[str, int] = {}
+    stem = default_plate_id(source)
+    barcode = _BARCODE_NAME.match(PurePath(source).name)
+    previous: list[str] | None = None
+    total = 0
+    for block in blocks:
+        for header, procedure, data in _split_plates(block, source, previous):
+            previous = procedure
+            plate_id = (
+                (barcode.group(1) if barcode and len(blocks) == 1 else None)
+                or _stated(header.get("Plate Number"))
+                or stem
+            )
+            if plate_id in seen_ids:
+                seen_ids[plate_id] += 1
+                plate_id = f"{plate_id} ({seen_ids[plate_id]})"
+            else:
+                seen_ids[plate_id] = 1
+            for reading in _plate_readings(plate_id, header, procedure, data, source):
+                total += 1
+                yield reading
+    if not total:
+        raise ParseError(
+            "the export has no raw read data (no Results grid, read grid or kinetic table); "
+            "re-export from Gen5 with the raw data of each read selected",
+            source,
+        )
+
+
+def _read_header(numbered: list[tuple[int, str]], start: int, header: dict[str, str]) -> int:
+    """Fill ``header`` from the ``key<TAB>value`` lines at ``start`` (blank lines allowed); the first other line."""
+    position = start
+    while position < len(numbered):
+        line = numbered[position][1]
+        key, _, value = line.partition("\t")
+        if line.strip() and key.strip() not in _HEADER_KEYS:
+            break
+        if key.strip():
+            header[key.strip().rstrip(":")] = value.split("\t")[0].strip()
+        position += 1
+    return position
+
+
+def _split_plates(
+    numbered: list[tuple[int, str]], source: str, previous: list[str] | None
+) -> Iterator[tuple[dict[str, str], list[str], list[tuple[int, str]]]]:
+    """Header, procedure lines and data lines of each plate in one 'Software Version' block.
+
+    Multi-plate exports repeat the header (``Software Version`` or just ``Plate Number``) for every plate;
+    a plate whose block has no ``Procedure Details`` reuses the procedure of the plate before it.
+    """
+    header: dict[str, str] = {}
+    details = next((i for i, (_, line) in enumerate(numbered) if line.startswith("Procedure Details")), None)
+    # every line above Procedure Details is header, whatever its key; without it only the known keys are
+    position = _read_header(numbered, 0, header) if details is None else details
+    if details is not None:
+        for _, line in numbered[:details]:
+            key, _, value = line.partition("\t")
+            if key.strip():
+                header[key.strip().rstrip(":")] = value.split("\t")[0].strip()
+    procedure: list[str] = []
+    if position < len(numbered) and numbered[position][1].startswith("Procedure Details"):
+        position += 1
+        while position < len(numbered) and not numbered[position][1].strip():
+            position += 1
+        while position < len(numbered) and numbered[position][1].strip():
+            procedure.append(numbered[position][1])
+            position += 1
+    elif previous is not None:
+        procedure = previous
+    else:
+        at = numbered[min(position, len(numbered) - 1)][0]
+        raise ParseError("the 'Procedure Details' section is missing, so the reads cannot be identified", source, at)
+    rest = numbered[position:]
+    cuts = [i for i, (_, line) in enumerate(rest) if line.startswith("Plate Number\t")]
+    yield header, procedure, rest[: cuts[0]] if cuts else rest
+    for index, cut in enumerate(cuts):
+        end = cuts[index + 1] if index + 1 < len(cuts) else len(rest)
+        plate_header = dict(header)
+        body_start = _read_header(rest, cut, plate_header)
+        yield plate_header, procedure, rest[body_start:end]
+
+
+def _plate_readings(
+    plate_id: str, header: dict[str, str], procedure: list[str], data: list[tuple[int, str]], source: str
+) -> Iterator[Reading]:
+    plate_type = next((line.split("\t", 1)[1] for line in procedure if line.startswith("Plate Type\t")), "")
+    labels = _label_map(_procedure_steps(procedure))
+    if not labels and any("Area Scan" in line for line in procedure):
+        raise ParseError(
+            "area scan reads (several points per well) are not supported; export the endpoint or kinetic reads",
+            source,
+        )
+    if not labels:
+        line = data[0][0] if data else None
+        raise ParseError(
+            "the procedure has no Read step with a known read mode (absorbance, fluorescence, luminescence, alpha)",
+            source,
+            line,
+        )
+    series: list[_Series] = []
+    samples: dict[tuple[int, int], str] = {}
+    pending = ""
+    last_line = max((n for n, line in data if line.strip()), default=0)
+    for block in _blocks(data):
+        first = block[0][1]
+        head = first.split("\t")
+        lead = 1 if head[0] == "" and len(head) > 1 and head[1] in ("Time", "Wavelength") else 0
+        kind = head[lead].strip()
+        if kind in ("Time", "Wavelength"):
+            read = _lookup(labels, pending) or _only(labels, spectrum=kind == "Wavelength")
+            if read is not None:
+                series.append(_table(block, lead, read, kind == "Wavelength", source, last_line))
+            pending = ""
+            continue
+        if len(block) == 1:
+            pending = _title(first)
+            continue
+        if first.startswith("\t") and not first.strip("\t").split("\t")[0].isdigit():
+            pending = ""
+            continue
+        title, grid = (pending, block) if first.startswith("\t") else (_title(first), block[1:])
+        if grid and grid[0][1].startswith("\t\t1"):
+            # CSV exports shift grids one column right: an empty first column before the row letters
+            grid = [(number, line[1:] if line.startswith("\t") else line) for number, line in grid]
+        if grid and grid[0][1].startswith("\t1"):
+            series.extend(_grid(grid, title, labels, samples, source, last_line, _only_endpoint(labels)))
+        pending = ""
+    if not any(s.rows and s.wells for s in series):
+        return
+    plate_format = _plate_format(plate_type, series)
+    rows, columns = GEOMETRY[plate_format]
+    model = _stated(header.get("Reader Type"))
+    serial = _stated(header.get("Reader Serial Number"))
+    read_at = _read_at(header.get("Date"), header.get("Time"))
+    taken: dict[tuple[str, tuple[int, int]], set[int]] = {}
+    for part in series:
+        read = part.read
+        measurement, unit, excitation = read.measurement, _UNITS.get(read.measurement), read.excitation_nm
+        spectral = read.spectrum is not None
+        indices = {index for index, _, _ in part.rows}
+        for position, (row, column) in part.wells:
+            if row > rows or column > columns:
+                raise ParseError(
+                    f"well {well_name(row, column)} lies outside the {plate_format}-well plate "
+                    f"('{plate_type.strip()}')",
+                    source,
+                )
+            well = well_name(row, column)
+            # the same read of a well twice (repeated label or table): number the copies apart
+            channel, copy = read.channel, 1
+            while not indices.isdisjoint(taken.setdefault((channel, (row, column)), set())):
+                copy += 1
+                channel = f"{read.channel} #{copy}"
+            taken[(channel, (row, column))] |= indices
+            sample = samples.get((row, column))
+            for index, axis, fields in part.rows:
+                if position >= len(fields):
+                    continue
+                raw = fields[position]
+                try:
+                    value: float | None = float(raw)
+                except ValueError:
+                    value = None
+                if value is None or value - value != 0 or "_" in raw:  # words, NaN, inf, 1_000
+                    value, flag, raw_text = _value(raw)
+                else:
+                    flag, raw_text = None, raw
+                yield Reading(
+                    plate_id,
+                    well,
+                    row,
+                    column,
+                    plate_format,
+                    measurement,
+                    value,
+                    raw_text,
+                    channel,
+                    unit,
+                    flag,
+                    axis if spectral else read.wavelength_nm,
+                    excitation,
+                    index,
+                    None if spectral else axis,
+                    sample,
+                    VENDOR,
+                    model,
+                    serial,
+                    read_at,
+                )
+
+
+def _only_endpoint(labels: dict[str, list[ReadChannel]]) -> ReadChannel | None:
+    """The one endpoint read of the procedure, for a Results grid written without row labels (one read only)."""
+    reads = {r for group in labels.values() for r in group if not r.kinetic and r.spectrum is None}
+    return reads.pop() if len(reads) == 1 else None
+
+
+def _only(labels: dict[str, list[ReadChannel]], *, spectrum: bool) -> ReadChannel | None:
+    """The one kinetic (or spectrum) read of the procedure, for tables whose title names no label."""
+    reads = {r for group in labels.values() for r in group if (r.spectrum is not None if spectrum else r.kinetic)}
+    return reads.pop() if len(reads) == 1 else None
+
+
+def _value(raw: str) -> tuple[float | None, str | None, str]:
+    """Value, flag and raw text of a cell that is not a plain number (Gen5 words, decimal commas)."""
+    value, flag, raw_text = parse_value(raw, decimal_comma=True)
+    return value, flag, raw_text if raw_text is not None else raw
+
+
+def _well(text: str) -> tuple[int, int] | None:
+    try:
+        return parse_well(text)
+    except ParseError:
+        return None
+
+
+def _table(
+    block: list[tuple[int, str]], lead: int, read: ReadChannel, spectral: bool, source: str, last_line: int
+) -> _Series:
+    """A kinetic (Time) or spectrum (Wavelength) table: one row per time point or wavelength, one column per well."""
+    header = block[0][1].split("\t")[lead:]
+    wells = [(i, w) for i, w in ((i, _well(h)) for i, h in enumerate(header)) if w is not None]
+    if not wells:
+        raise ParseError("the kinetic/spectrum table header names no wells (expected A1, A2, ...)", source, block[0][0])
+    if len({w for _, w in wells}) != len(wells):
+        raise ParseError("the kinetic/spectrum table header names a well twice", source, block[0][0])
+    first, last = wells[0][0], wells[-1][0]
+    rows: list[tuple[int, float | None, list[str]]] = []
+    for number, line in block[1:]:
+        fields = line.split("\t")
+        if lead:
+            fields = fields[lead:]
+        if not "".join(fields[first : last + 1]).strip():
+            continue  # a time point the run never reached: Gen5 writes it with blank wells
+        if number == last_line and len(fields) < len(header) and len(block) > 2:
+            raise ParseError("the file ends in the middle of a table row: it looks truncated", source, number)
+        axis = _number(fields[0]) if spectral else _seconds(fields[0])
+        if axis is None:
+            raise ParseError(f"'{fields[0]}' is not a {'wavelength' if spectral else 'time (h:mm:ss)'}", source, number)
+        rows.append((len(rows) + 1, axis, fields))
+    return _Series(read, wells, rows)
+
+
+def _grid(
+    grid: list[tuple[int, str]],
+    title: str,
+    labels: dict[str, list[ReadChannel]],
+    samples: dict[tuple[int, int], str],
+    source: str,
+    last_line: int,
+    single_read: ReadChannel | None = None,
+) -> Iterator[_Series]:
+    """A plate grid (Layout, Results, per-read sections): rows ``A<TAB>v1..vn<TAB>label``."""
+    numbers = grid[0][1].split("\t")[1:]
+    while numbers and not numbers[-1].strip():
+        numbers.pop()
+    try:
+        columns = [int(n) for n in numbers]
+    except ValueError:
+        raise ParseError("the grid header is not a row of column numbers", source, grid[0][0]) from None
+    if not columns or min(columns) < 1:
+        raise ParseError("the grid header has no column numbers from 1 up", source, grid[0][0])
+    width = len(columns) + 1
+    split = [line.split("\t") for _, line in grid[1:]]
+    if title == "Results" and any(len(f) > width and f[width].strip() for f in split):
+        single_read = None  # labelled rows: each row's label says which read it holds
+    elif title == "Results" and any(not f[0].strip() for f in split):
+        single_read = None  # continuation rows without labels cannot be told apart
+    row_label = ""
+    for number, line in grid[1:]:
+        fields = line.split("\t")
+        if fields[0].strip():
+            row_label = fields[0].strip()
+        if not row_label:
+            raise ParseError("a grid row comes before any row letter (A, B, ...)", source, number)
+        if number == last_line and len(fields) < len(columns) + 1:
+            raise ParseError(f"the file ends in the middle of grid row {row_label}: it looks truncated", source, number)
+        label = fields[len(columns) + 1].strip() if len(fields) > len(columns) + 1 else title
+        if label == "Well ID" or title == "Layout":
+            if label == "Well ID":
+                for column, text in zip(columns, fields[1:], strict=False):
+                    well = _well(f"{row_label}{column}") if text.strip() else None
+                    if well:
+                        samples[well] = text.strip()
+            continue
+        read = _lookup(labels, label) or (single_read if label == "Results" else None)
+        if read is None or read.spectrum:
+            continue
+        well_row = _well(f"{row_label}1")
+        if well_row is None:
+            raise ParseError(f"'{row_label}' is not a plate row letter", source, number)
+        wells = [(offset, (well_row[0], column)) for offset, column in enumerate(columns, start=1)]
+        # cells past the end of a short row are blanks inside the read plate area
+        padded = fields + [""] * (len(columns) + 1 - len(fields))
+        yield _Series(read, wells, [(1, None, padded)])
+
+
+def _plate_format(plate_type: str, series: list[_Series]) -> int:
+    """The plate size the Plate Type line states when the wells fit in it, else the smallest that holds them."""
+    max_row = max(w[0] for s in series for _, w in s.wells)
+    max_column = max(w[1] for s in series for _, w in s.wells)
+    match = _PLATE_SIZE.search(plate_type)
+    if match:
+        rows, columns = GEOMETRY[int(match.group(1))]
+        if max_row <= rows and max_column <= columns:
+            return int(match.group(1))
+    return smallest_plate_format(max_row, max_column)
+
+
+class AgilentGen5Parser(InstrumentParser):
+    """Agilent/BioTek Gen5 tab-separated text export (endpoint, kinetic, spectrum, FP, multi-plate)."""
+
+    name = "agilent_gen5"
+    display_name = "Agilent Gen5 (text export)"
+    vendor = VENDOR
+    extensions = ("txt",)
+    version = "1"
+
+    def sniff(self, head: str) -> bool:
+        lines = head.lstrip("\ufeff").splitlines()[:12]
+        if not any(line.startswith("Software Version\t") for line in lines):
+            return False
+        return "Procedure Details" in head or "Reader Type:\t" in head or "Plate Number\t" in head
+
+    def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        text = decode_text(data, name)
+        yield from read_gen5_lines([line.rstrip("\r") for line in text.split("\n")], name)
+
+
+PARSER = AgilentGen5Parser()
