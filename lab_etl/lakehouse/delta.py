@@ -82,6 +82,42 @@ def merge_new_rows(spark: SparkSession, df: DataFrame, contract: TableContract) 
     _with_conflict_retry(run, contract)
 
 
+def sync_scope(
+    spark: SparkSession, df: DataFrame, contract: TableContract, scope_column: str, scope_values: list[str]
+) -> None:
+    """Make the table's rows whose ``scope_column`` is in ``scope_values`` equal to ``df`` (one MERGE).
+
+    Rows of the scope that changed are updated, new ones inserted, and rows of the scope that ``df`` no longer holds
+    deleted; rows outside the scope are untouched. With an empty scope nothing is written at all, which is what
+    keeps a rerun with nothing new from adding Delta versions.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    if not scope_values:
+        return
+    ensure_table(spark, contract)
+    source = conform(df.where(F.col(scope_column).isin(scope_values)), contract)
+    on = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in contract.natural_key)
+    others = [c for c in contract.column_names if c not in contract.natural_key]
+    changed = " OR ".join(f"NOT (target.`{c}` <=> source.`{c}`)" for c in others) or "false"
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in scope_values)
+    in_scope = f"target.`{scope_column}` IN ({quoted})"
+
+    def run() -> None:
+        target = DeltaTable.forName(spark, contract.qualified_name)
+        (
+            target.alias("target")
+            .merge(source.alias("source"), on)
+            .whenMatchedUpdateAll(condition=changed)
+            .whenNotMatchedInsertAll()
+            .whenNotMatchedBySourceDelete(condition=in_scope)
+            .execute()
+        )
+
+    _with_conflict_retry(run, contract)
+
+
 def _with_conflict_retry(action, contract: TableContract) -> None:  # type: ignore[no-untyped-def]
     """Retry a write that lost a race with a concurrent writer (Delta's optimistic concurrency)."""
     for attempt in range(1, CONFLICT_RETRIES + 1):

@@ -54,3 +54,40 @@ def test_tables_persist_in_the_embedded_metastore(lakehouse, warehouse) -> None:
     assert (warehouse / "_metastore" / "metastore_db").is_dir()
     assert (warehouse / "lab_silver.db" / "persisted" / "_delta_log").is_dir()
     assert "persisted" in [t.name for t in spark.catalog.listTables("lab_silver")]
+
+
+def test_sync_scope_updates_inserts_deletes_only_in_scope(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    qc = contract("plate_qc")
+    base = {c: None for c in qc.column_names}
+
+    def row(plate: str, channel: str, wells: int) -> tuple:
+        values = dict(
+            base,
+            plate_id=plate,
+            measurement="absorbance",
+            channel=channel,
+            read_index=1,
+            wells=wells,
+            flagged_wells=0,
+            positive_controls=0,
+            negative_controls=0,
+        )
+        return tuple(values[c] for c in qc.column_names)
+
+    first = spark.createDataFrame([row("P1", "450", 96), row("P1", "600", 96), row("P2", "450", 96)], qc.spark_schema())
+    delta.sync_scope(spark, first, qc, "plate_id", ["P1", "P2"])
+    version = spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").count()
+    delta.sync_scope(spark, first, qc, "plate_id", [])  # nothing in scope: no write at all
+    assert spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").count() == version
+
+    second = spark.createDataFrame([row("P1", "450", 95), row("P2", "999", 1)], qc.spark_schema())
+    delta.sync_scope(spark, second, qc, "plate_id", ["P1"])  # P2 rows of the frame are out of scope
+    got = sorted((r.plate_id, r.channel, r.wells) for r in spark.table(qc.qualified_name).collect())
+    assert got == [("P1", "450", 95), ("P2", "450", 96)]
+    metrics = spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").orderBy("version", ascending=False).first()
+    assert metrics.operationMetrics["numTargetRowsUpdated"] == "1"
+    assert metrics.operationMetrics["numTargetRowsDeleted"] == "1"
