@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from lab_etl.cli import cli
@@ -46,30 +45,3 @@ def test_instruments_lists_both_engines() -> None:
     result = _run("instruments")
     assert result.exit_code == 0
     assert "moldev_softmax_pro" in result.stdout and "native" in result.stdout and "allotropy" in result.stdout
-
-
-@pytest.mark.spark
-def test_main_command_on_the_sample_landing(lakehouse, warehouse: Path) -> None:  # type: ignore[no-untyped-def]
-    """What `make demo` does: run on examples/landing, then count the bronze readings with `lab-etl sql`."""
-    result = CliRunner().invoke(
-        cli, ["run", "--landing", str(ROOT / "examples" / "landing"), "--warehouse", str(warehouse)]
-    )
-    assert result.exit_code == 0, result.output
-    query = "SELECT status, count(*) AS files FROM lab_bronze.ingest_log GROUP BY status ORDER BY status"
-    counts = _run("sql", query, "--warehouse", str(warehouse), "--format", "jsonl")
-    assert [json.loads(line) for line in counts.stdout.splitlines()] == [
-        {"status": "duplicate", "files": 1},
-        {"status": "parsed", "files": 8},
-        {"status": "quarantined", "files": 1},
-    ]
-    total = _run(
-        "sql",
-        "SELECT count(*) AS n FROM lab_bronze.instrument_readings",
-        "--warehouse",
-        str(warehouse),
-        "--format",
-        "csv",
-    )
-    assert total.stdout.splitlines()[0] == "n" and int(total.stdout.splitlines()[1]) > 1000
-    bad = CliRunner().invoke(cli, ["sql", "SELECT * FROM lab_bronze.nope", "--warehouse", str(warehouse)])
-    assert bad.exit_code != 0 and "nope" in bad.output

@@ -82,6 +82,29 @@ def merge_new_rows(spark: SparkSession, df: DataFrame, contract: TableContract) 
     _with_conflict_retry(run, contract)
 
 
+def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
+    """Insert new rows and update the rows whose values changed, on the natural key; nothing is deleted."""
+    from delta.tables import DeltaTable
+
+    ensure_table(spark, contract)
+    source = conform(df, contract)
+    on = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in contract.natural_key)
+    others = [c for c in contract.column_names if c not in contract.natural_key]
+    changed = " OR ".join(f"NOT (target.`{c}` <=> source.`{c}`)" for c in others) or "false"
+
+    def run() -> None:
+        target = DeltaTable.forName(spark, contract.qualified_name)
+        (
+            target.alias("target")
+            .merge(source.alias("source"), on)
+            .whenMatchedUpdateAll(condition=changed)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    _with_conflict_retry(run, contract)
+
+
 def sync_scope(
     spark: SparkSession, df: DataFrame, contract: TableContract, scope_column: str, scope_values: list[str]
 ) -> None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lab_etl.contracts import contract
 from lab_etl.errors import ConfigError
@@ -31,11 +31,15 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 READINGS = "instrument_readings"
 LOG = "ingest_log"
 QUARANTINE = "quarantine"
 RUNS = "ingest_runs"
+
+#: top-level folders of a landing area that hold no instrument files: ELN exports, plate layouts, reference data
+SIDE_FOLDERS = ("eln", "layouts", "reference")
 
 #: Columns the parse step adds beside the reading columns: one "file" row per file, many "reading" rows.
 _OUTCOME_FIELDS = (
@@ -95,7 +99,8 @@ def ingest_landing(
     spark:
         The session from :func:`lab_etl.lakehouse.spark.get_spark`.
     landing:
-        Folder or URI read recursively; hidden files (``.x``, ``_x``) are ignored as Spark does.
+        Folder or URI read recursively; hidden files (``.x``, ``_x``) are ignored as Spark does, and so are the
+        side folders :data:`SIDE_FOLDERS` (read by their own steps).
     vendor, engine:
         As for ``lab-etl parse``: force one parser, or choose the allotropy engine.
     """
@@ -106,7 +111,7 @@ def ingest_landing(
     for table in (READINGS, LOG, QUARANTINE, RUNS):
         delta.ensure_table(spark, contract(table))
 
-    listing = list_landing(spark, landing)
+    listing = list_landing(spark, landing, exclude=SIDE_FOLDERS)
     files_seen = len(listing)
     logged = {
         (row["path"], row["size_bytes"], _ms(row["modified_at"]))
@@ -117,26 +122,7 @@ def ingest_landing(
     digests = _digests(spark, files, [e for e in new_entries if e.size_bytes]) if files is not None else {}
     digests.update({e.path: EMPTY_SHA256 for e in new_entries if not e.size_bytes})
 
-    known = {
-        row["sha256"]: row["path"]
-        for row in spark.table(contract(LOG).qualified_name)
-        .where(F.col("status").isin("parsed", "quarantined"))
-        .groupBy("sha256")
-        .agg(F.min("path").alias("path"))
-        .collect()
-    }
-    duplicates: dict[str, str] = {}
-    to_parse: list[str] = []
-    first_of_sha: dict[str, str] = {}
-    for entry in sorted(new_entries, key=lambda e: e.path):
-        sha = digests[entry.path]
-        if sha in known:
-            duplicates[entry.path] = f"same bytes as {known[sha]}, already ingested"
-        elif sha in first_of_sha:
-            duplicates[entry.path] = f"same bytes as {first_of_sha[sha]} in this run"
-        else:
-            first_of_sha[sha] = entry.path
-            to_parse.append(entry.path)
+    duplicates, to_parse = _classify(spark, new_entries, digests)
     empty = [e.path for e in new_entries if not e.size_bytes and e.path in to_parse]
     to_parse = [p for p in to_parse if p not in set(empty)]
 
@@ -175,32 +161,9 @@ def ingest_landing(
         outcomes.unpersist()
     _quarantine(spark, files, parsed_rows, new_entries, run_id, now)
 
-    log_rows = []
-    for entry in new_entries:
-        path = entry.path
-        if path in duplicates:
-            outcome = FileOutcome("duplicate", duplicates[path], None, 0, None)
-        else:
-            outcome = parsed_rows[path]
-        status, reason, parser, rows, used_engine = outcome
-        log_rows.append(
-            (
-                run_id,
-                path,
-                path.rsplit("/", 1)[-1],
-                entry.size_bytes,
-                entry.modified_at,
-                digests[path],
-                parser,
-                used_engine,
-                status,
-                reason,
-                int(rows),
-                now,
-            )
-        )
-    if log_rows:
-        delta.append(spark, spark.createDataFrame(log_rows, contract(LOG).spark_schema()), contract(LOG))
+    for path, reason in duplicates.items():
+        parsed_rows[path] = FileOutcome("duplicate", reason, None, 0, None)
+    log_rows = _write_log(spark, run_id, new_entries, digests, parsed_rows, now)
 
     counts = {status: sum(1 for r in log_rows if r[8] == status) for status in ("parsed", "quarantined", "duplicate")}
     summary = IngestSummary(
@@ -232,6 +195,143 @@ def ingest_landing(
     return summary
 
 
+def _classify(
+    spark: SparkSession, entries: list[LandingFile], digests: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Split new files into duplicates (bytes already ingested, or seen earlier in this run) and files to read."""
+    from pyspark.sql import functions as F
+
+    known = {
+        row["sha256"]: row["path"]
+        for row in spark.table(contract(LOG).qualified_name)
+        .where(F.col("status").isin("parsed", "quarantined"))
+        .groupBy("sha256")
+        .agg(F.min("path").alias("path"))
+        .collect()
+    }
+    duplicates: dict[str, str] = {}
+    to_read: list[str] = []
+    first_of_sha: dict[str, str] = {}
+    for entry in sorted(entries, key=lambda e: e.path):
+        sha = digests[entry.path]
+        if sha in known:
+            duplicates[entry.path] = f"same bytes as {known[sha]}, already ingested"
+        elif sha in first_of_sha:
+            duplicates[entry.path] = f"same bytes as {first_of_sha[sha]} in this run"
+        else:
+            first_of_sha[sha] = entry.path
+            to_read.append(entry.path)
+    return duplicates, to_read
+
+
+@dataclass
+class SideInputs(Generic[T]):
+    """What :func:`ingest_side_files` read: each new, parsed file's path with its reader's result, and the counts."""
+
+    items: list[tuple[str, T]]
+    files_seen: int
+    parsed: int
+    quarantined: int
+    duplicate: int
+
+
+def ingest_side_files(
+    spark: SparkSession, folder: str, run_id: str, kind: str, read: Callable[[bytes, str], T]
+) -> SideInputs[T]:
+    """Read the new files of a side folder (ELN exports, layouts, reference downloads) on the driver.
+
+    The same accounting as for instrument files: each new file is logged in ``lab_bronze.ingest_log`` with
+    ``vendor = kind`` as parsed, quarantined (``read`` raised a :class:`LabEtlError`; bytes kept with the reason) or
+    duplicate; files logged before are skipped. A folder that does not exist holds no files.
+    """
+    from lab_etl.errors import LabEtlError
+    from lab_etl.parsers.registry import sha256_hex
+
+    for table in (LOG, QUARANTINE):
+        delta.ensure_table(spark, contract(table))
+    if not path_exists(spark, folder):
+        return SideInputs([], 0, 0, 0, 0)
+    listing = list_landing(spark, folder)
+    logged = {
+        (row["path"], row["size_bytes"], _ms(row["modified_at"]))
+        for row in spark.table(contract(LOG).qualified_name).select("path", "size_bytes", "modified_at").collect()
+    }
+    new_entries = [e for e in listing if (e.path, e.size_bytes, _ms(e.modified_at)) not in logged]
+    contents = {e.path: b"" for e in new_entries}
+    if any(e.size_bytes for e in new_entries):
+        wanted = {e.path for e in new_entries}
+        for row in _read_landing(spark, folder).select("path", "content").collect():
+            if row["path"] in wanted:
+                contents[row["path"]] = bytes(row["content"])
+    digests = {path: sha256_hex(data) for path, data in contents.items()}
+    duplicates, to_read = _classify(spark, new_entries, digests)
+    now = datetime.now(UTC)
+    outcomes: dict[str, FileOutcome] = {}
+    items: list[tuple[str, T]] = []
+    quarantine_rows = []
+    for path in to_read:
+        try:
+            items.append((path, read(contents[path], path)))
+            outcomes[path] = FileOutcome("parsed", None, kind, 0, None)
+        except LabEtlError as exc:
+            reason = str(exc)
+            outcomes[path] = FileOutcome("quarantined", reason, kind, 0, None)
+            name = path.rsplit("/", 1)[-1]
+            quarantine_rows.append(
+                (digests[path], path, name, len(contents[path]), reason, contents[path], run_id, now)
+            )
+    for path, reason in duplicates.items():
+        outcomes[path] = FileOutcome("duplicate", reason, None, 0, None)
+    if quarantine_rows:
+        frame = spark.createDataFrame(quarantine_rows, contract(QUARANTINE).spark_schema())
+        delta.merge_new_rows(spark, frame, contract(QUARANTINE))
+    _write_log(spark, run_id, new_entries, digests, outcomes, now)
+    counts = {
+        status: sum(1 for o in outcomes.values() if o.status == status)
+        for status in ("parsed", "quarantined", "duplicate")
+    }
+    return SideInputs(items, len(listing), counts["parsed"], counts["quarantined"], counts["duplicate"])
+
+
+def _write_log(
+    spark: SparkSession,
+    run_id: str,
+    entries: list[LandingFile],
+    digests: dict[str, str],
+    outcomes: dict[str, FileOutcome],
+    now: datetime,
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for entry in entries:
+        status, reason, parser, count, engine = outcomes[entry.path]
+        rows.append(
+            (
+                run_id,
+                entry.path,
+                entry.path.rsplit("/", 1)[-1],
+                entry.size_bytes,
+                entry.modified_at,
+                digests[entry.path],
+                parser,
+                engine,
+                status,
+                reason,
+                int(count),
+                now,
+            )
+        )
+    if rows:
+        delta.append(spark, spark.createDataFrame(rows, contract(LOG).spark_schema()), contract(LOG))
+    return rows
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """True when ``path`` (local or ``s3a://``) exists."""
+    jvm: Any = spark._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return bool(hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(hadoop_path))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class LandingFile:
     """One file of the landing area as the file system lists it."""
@@ -244,11 +344,12 @@ class LandingFile:
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
-def list_landing(spark: SparkSession, landing: str) -> list[LandingFile]:
+def list_landing(spark: SparkSession, landing: str, exclude: tuple[str, ...] = ()) -> list[LandingFile]:
     """Every file under ``landing``, recursively, through Hadoop's FileSystem (local paths and ``s3a://`` alike).
 
     Spark's file sources skip 0-byte files; this listing does not, so that empty uploads are accounted for.
-    Hidden files and folders (``.x``, ``_x``) are left out, as Spark leaves them out.
+    Hidden files and folders (``.x``, ``_x``) are left out, as Spark leaves them out, and so are the top-level
+    folders named in ``exclude``.
     """
     jvm: Any = spark._jvm
     root = jvm.org.apache.hadoop.fs.Path(landing)
@@ -262,7 +363,8 @@ def list_landing(spark: SparkSession, landing: str) -> list[LandingFile]:
         status = iterator.next()
         path = status.getPath().toString()
         relative = path[len(root_text) :].lstrip("/") if path.startswith(root_text) else status.getPath().getName()
-        if any(part.startswith((".", "_")) for part in relative.split("/")):
+        parts = relative.split("/")
+        if any(part.startswith((".", "_")) for part in parts) or (len(parts) > 1 and parts[0] in exclude):
             continue
         found.append(
             LandingFile(path, int(status.getLen()), datetime.fromtimestamp(status.getModificationTime() / 1000, UTC))

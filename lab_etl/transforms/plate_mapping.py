@@ -44,7 +44,7 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
     layouts:
         Rows shaped like ``lab_silver.plate_layouts`` (may be empty).
     role_of:
-        Maps an instrument's sample name to a well role; defaults to :func:`lab_etl.layouts.normalise_role`.
+        Maps an instrument's sample name to a well role; defaults to :func:`lab_etl.layouts.role_from_sample_name`.
 
     Returns
     -------
@@ -55,9 +55,9 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
     from pyspark.sql import functions as F
 
     if role_of is None:
-        from lab_etl.layouts import normalise_role
+        from lab_etl.layouts import role_from_sample_name
 
-        role_of = normalise_role
+        role_of = role_from_sample_name
     spark = readings.sparkSession
     layout = layouts.select(
         "plate_id", "well", *[F.col(c).alias(f"layout_{c}") for c in _LAYOUT_COLUMNS]

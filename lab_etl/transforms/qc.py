@@ -1,7 +1,7 @@
 """Plate QC and normalisation.
 
-Per plate, measurement and channel, on the plate's last read (the endpoint of a kinetic read; read 1 of an endpoint
-read), from the wells' roles:
+Per plate read (plate and source file), measurement and channel, on the plate's last read (the endpoint of a
+kinetic read; read 1 of an endpoint read), from the wells' roles:
 
 - Z'-factor (Zhang, Chung & Oldenburg 1999): ``1 - 3 (sd_pos + sd_neg) / |mean_pos - mean_neg|``, sample standard
   deviations; above 0.5 an assay separates its controls well.
@@ -29,7 +29,8 @@ from lab_etl.errors import ConfigError
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-GROUP = ["plate_id", "measurement", "channel"]
+#: one QC row per plate read: plate ids such as Gen5's "Plate 1" repeat across files, so the file is part of it
+GROUP = ["source_sha256", "plate_id", "measurement", "channel"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def last_reads(results: DataFrame, *, per_well: bool = False) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    keys = [*GROUP, "source_sha256", "well"] if per_well else GROUP
+    keys = [*GROUP, "well"] if per_well else GROUP
     last = F.max("read_index").over(Window.partitionBy(*keys))
     return results.withColumn("_last", last).where(F.col("read_index") == F.col("_last")).drop("_last")
 
@@ -82,6 +83,7 @@ def plate_qc(results: DataFrame, thresholds: QcThresholds | None = None) -> Data
 
     sample = F.when(role == "sample", value)
     stats = reads.groupBy(*GROUP).agg(
+        F.first("source_file").alias("source_file"),
         F.max("read_index").alias("read_index"),
         F.count(F.lit(1)).alias("wells"),
         F.count(F.col("flag")).alias("flagged_wells"),
@@ -132,6 +134,7 @@ def plate_qc(results: DataFrame, thresholds: QcThresholds | None = None) -> Data
     reasons = F.concat_ws("; ", *[F.when(condition, F.lit(text)) for condition, text in failures])
     return judged.select(
         *GROUP,
+        "source_file",
         "read_index",
         "wells",
         "flagged_wells",
