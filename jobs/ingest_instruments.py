@@ -1,16 +1,17 @@
-"""Glue job: ingest new instrument files from the landing area into lab_bronze (parsed, quarantined, logged).
+"""Glue job: new instrument files in the landing area -> lab_bronze (parsed, quarantined or duplicate, all logged).
 
-Run locally:  python jobs/ingest_instruments.py --JOB_NAME ingest --landing examples/landing --warehouse warehouse
-On AWS Glue 5.0 (--datalake-formats delta): the same script, with --landing s3://bucket/prefix.
+Locally:  python jobs/ingest_instruments.py --JOB_NAME ingest --landing examples/landing --warehouse warehouse
+On Glue 5.0 (--datalake-formats delta): the same, with --landing s3://bucket/prefix/ --warehouse s3://bucket/warehouse/
 """
 
-from lab_etl.glue import GlueJob, optional_option, resolve_options
+from lab_etl.glue import GlueJob, job_run_id, optional_option, resolve_options
 from lab_etl.lakehouse.spark import get_spark
-from lab_etl.pipeline.ingest import ingest_landing
+from lab_etl.pipeline.run import step_ingest
 
-options = resolve_options(["JOB_NAME", "landing"])
-spark = get_spark(optional_option("warehouse", "warehouse") or "warehouse")
-vendor, engine = optional_option("vendor", None), optional_option("engine", "auto") or "auto"
+options = resolve_options(["JOB_NAME", "landing", "warehouse"])
+spark = get_spark(options["warehouse"])
+vendor = optional_option("vendor", None)
+vendor, engine = (None if vendor == "auto" else vendor), optional_option("engine", "auto") or "auto"
 with GlueJob(options["JOB_NAME"], spark, options):
-    summary = ingest_landing(spark, options["landing"], vendor=vendor, engine=engine)
+    summary = step_ingest(spark, options["landing"], job_run_id(), vendor=vendor, engine=engine)
 print(summary)

@@ -81,19 +81,83 @@ def jars_fetch() -> None:
 @click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
 @click.option("--vendor", default=None, help="Force one parser for every file (see `lab-etl instruments`).")
 @click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
-def run(workflow: str | None, landing: str, warehouse: str, vendor: str | None, engine: str) -> None:
-    """Run the pipeline on a landing area: instrument files -> bronze Delta tables."""
+@click.option("--s3-endpoint", default=None, help="S3 endpoint for s3a:// landings other than AWS (moto, MinIO).")
+def run(
+    workflow: str | None, landing: str, warehouse: str, vendor: str | None, engine: str, s3_endpoint: str | None
+) -> None:
+    """Run the pipeline on a landing area: files -> bronze -> silver -> gold.
+
+    With WORKFLOW (a name under workflows/ or a path), run that workflow's job scripts in dependency order, as
+    AWS Glue would, with the landing folder and warehouse in place of its S3 locations.
+    """
     from lab_etl.lakehouse.spark import get_spark
-    from lab_etl.pipeline.run import run_pipeline
+    from lab_etl.pipeline.ingest import new_run_id
 
     with console.status("starting Spark"):
         spark = get_spark(warehouse)
+    if s3_endpoint:
+        from lab_etl.lakehouse.spark import use_s3_endpoint
+
+        use_s3_endpoint(spark, s3_endpoint)
+    if workflow:
+        from lab_etl.workflows.local import run_locally
+        from lab_etl.workflows.model import load_workflow
+
+        local = run_locally(load_workflow(workflow), landing, warehouse, new_run_id(), progress=console)
+        table = Table("job", "result", title=f"workflow {workflow}, run {local.run_id}")
+        for name, printed in local.jobs:
+            table.add_row(name, printed)
+        for name in local.skipped:
+            table.add_row(name, "skipped locally (crawler)")
+        Console().print(table)
+        return
+    from lab_etl.pipeline.run import run_pipeline
+
     result = run_pipeline(spark, landing, vendor=vendor, engine=engine, progress=console)
     table = Table("step", "result", title=f"run {result.run_id}")
     for step, text in result.lines():
         table.add_row(step, text)
     Console().print(table)
     sys.exit(result.exit_code)
+
+
+@cli.group()
+def catalog() -> None:
+    """The lakehouse tables in the local metastore and the AWS Glue Data Catalog."""
+
+
+@catalog.command("publish")
+@click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
+@click.option("--endpoint-url", default=None, help="AWS endpoint (e.g. a moto server); default: AWS itself.")
+@click.option("--region", default=None, help="AWS region (default: the environment's).")
+@click.option("--local-only", is_flag=True, help="Register the local metastore only; no AWS call.")
+def catalog_publish(warehouse: str, endpoint_url: str | None, region: str | None, local_only: bool) -> None:
+    """Register every table locally and create-or-update it in Glue (Athena Delta table + Spectrum twin)."""
+    from lab_etl.aws import aws_client
+    from lab_etl.catalog.publish import publish_catalog
+    from lab_etl.lakehouse.spark import get_spark
+
+    spark = get_spark(warehouse)
+    glue = None if local_only else aws_client("glue", endpoint_url, region)
+    result = publish_catalog(spark, warehouse, glue)
+    for name in result.registered_locally:
+        click.echo(f"registered locally: {name}")
+    if result.glue is not None:
+        for outcome in result.glue.tables:
+            click.echo(f"glue: {outcome.name}: {outcome.action}")
+
+
+@cli.command()
+@click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
+@click.option("--retain-hours", type=int, default=168, show_default=True, help="VACUUM retention (at least 168).")
+@click.option("--no-vacuum", is_flag=True, help="Only OPTIMIZE.")
+def maintain(warehouse: str, retain_hours: int, no_vacuum: bool) -> None:
+    """OPTIMIZE (compact small files) and VACUUM every lakehouse table."""
+    from lab_etl.lakehouse.maintain import maintain as run_maintenance
+    from lab_etl.lakehouse.spark import get_spark
+
+    for done in run_maintenance(get_spark(warehouse), retention_hours=retain_hours, vacuum=not no_vacuum):
+        click.echo(f"{done.table}: {done.files_removed} files compacted into {done.files_added}")
 
 
 @cli.command()
@@ -186,6 +250,17 @@ def instruments() -> None:
         table.add_row(info.name, info.display_name, info.engine, " ".join(info.extensions))
     Console().print(table)
 
+
+def _register_groups() -> None:
+    from lab_etl.governance.commands import governance
+    from lab_etl.workflows.commands import package, workflow
+
+    cli.add_command(governance)
+    cli.add_command(workflow)
+    cli.add_command(package)
+
+
+_register_groups()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -107,3 +107,11 @@ class GlueJob:
     ) -> None:
         if self._job is not None and kind is None:
             self._job.commit()
+
+
+def job_run_id(argv: Sequence[str] | None = None) -> str:
+    """The run id a job belongs to: the Glue workflow run (``--WORKFLOW_RUN_ID``, which Glue passes to every job of
+    a workflow run and the local runner passes too), else a new one for a job run on its own."""
+    from lab_etl.pipeline.ingest import new_run_id
+
+    return optional_option("WORKFLOW_RUN_ID", None, argv) or new_run_id()

@@ -82,3 +82,28 @@ def moto_server(aws_env: None) -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+EXAMPLES_LANDING = Path(__file__).resolve().parents[1] / "examples" / "landing"
+
+
+@pytest.fixture()
+def demo_lakehouse(spark, warehouse: Path):  # type: ignore[no-untyped-def]
+    """The warehouse after `lab-etl run` on examples/landing (the README main command), built once and rebuilt
+    only when another test has dropped the lakehouse databases since."""
+    from click.testing import CliRunner
+
+    from lab_etl.cli import cli
+    from lab_etl.lakehouse.spark import DATABASES, ensure_databases
+
+    built = (
+        spark.catalog.tableExists("lab_gold.assay_results_flat")
+        and spark.sql("SELECT count(*) FROM lab_gold.assay_results_flat WHERE plate_id = 'THIO-1'").first()[0]
+    )
+    if not built:
+        for database in DATABASES:
+            spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
+        ensure_databases(spark)
+        result = CliRunner().invoke(cli, ["run", "--landing", str(EXAMPLES_LANDING), "--warehouse", str(warehouse)])
+        assert result.exit_code == 0, result.output
+    return spark

@@ -17,16 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LANDING = ROOT / "examples" / "landing"
 
 
-@pytest.fixture(scope="module")
-def after_run(spark, warehouse):  # type: ignore[no-untyped-def]
-    from lab_etl.lakehouse.spark import DATABASES, ensure_databases
-
-    for database in DATABASES:
-        spark.sql(f"DROP DATABASE IF EXISTS {database} CASCADE")
-    ensure_databases(spark)
-    result = CliRunner().invoke(cli, ["run", "--landing", str(LANDING), "--warehouse", str(warehouse)])
-    assert result.exit_code == 0, result.output
-    return spark, result.output
+@pytest.fixture()
+def after_run(demo_lakehouse):  # type: ignore[no-untyped-def]
+    return demo_lakehouse, ""
 
 
 def _sql(warehouse: Path, query: str) -> list[dict]:

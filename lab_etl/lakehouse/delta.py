@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Table properties every lab_etl table gets: readable by Athena and Redshift Spectrum (no deletion
-#: vectors, no column mapping), with the change history kept for a week of time travel.
+#: vectors, no column mapping; Spectrum reads the symlink manifests Delta regenerates on every write), with the
+#: change history kept for 30 days and removed files for a week of time travel.
 TABLE_PROPERTIES = {
     "delta.enableDeletionVectors": "false",
+    "delta.compatibility.symlinkFormatManifest.enabled": "true",
     "delta.logRetentionDuration": "interval 30 days",
     "delta.deletedFileRetentionDuration": "interval 7 days",
 }

@@ -93,7 +93,9 @@ def get_spark(
         When the Delta jars are missing (the message names ``lab-etl jars fetch``).
     """
     if glue.on_glue():
-        return glue.glue_spark_session()
+        session = glue.glue_spark_session()
+        ensure_databases(session, location=str(warehouse))
+        return session
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -126,9 +128,33 @@ def warehouse_of(spark: SparkSession) -> Path:
     return Path(str(spark.conf.get("spark.sql.warehouse.dir", "")).removeprefix("file:"))
 
 
-def ensure_databases(spark: SparkSession, databases: tuple[str, ...] = DATABASES) -> None:
-    """Create the lakehouse databases (one folder each under the warehouse) when missing."""
+def ensure_databases(
+    spark: SparkSession, databases: tuple[str, ...] = DATABASES, *, location: str | None = None
+) -> None:
+    """Create the lakehouse databases when missing: one folder each under the warehouse (``location`` on Glue,
+    where the Data Catalog has no warehouse folder of its own, e.g. ``s3://bucket/warehouse``)."""
     existing = {row[0] for row in spark.sql("SHOW DATABASES").collect()}
     for database in databases:
         if database not in existing:
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+            where = f" LOCATION '{location.rstrip('/')}/{database}.db'" if location else ""
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}{where}")
+
+
+def use_s3_endpoint(spark: SparkSession, endpoint_url: str) -> None:
+    """Point ``s3a://`` at a non-AWS S3 endpoint (a moto server, MinIO) for this session, with the credentials of
+    this process's environment now (the JVM's environment was fixed when it started). Must run before the first
+    ``s3a://`` access, since Hadoop caches file systems."""
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    conf.set("fs.s3a.endpoint", endpoint_url)
+    conf.set("fs.s3a.path.style.access", "true")
+    conf.set("fs.s3a.connection.ssl.enabled", str(endpoint_url.startswith("https")).lower())
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    token = os.environ.get("AWS_SESSION_TOKEN")
+    if key and secret:
+        conf.set("fs.s3a.access.key", key)
+        conf.set("fs.s3a.secret.key", secret)
+        provider = "TemporaryAWSCredentialsProvider" if token else "SimpleAWSCredentialsProvider"
+        if token:
+            conf.set("fs.s3a.session.token", token)
+        conf.set("fs.s3a.aws.credentials.provider", f"org.apache.hadoop.fs.s3a.{provider}")
+    conf.set("fs.s3a.change.detection.mode", "none")  # moto's ETags and versions are not S3's

@@ -54,22 +54,27 @@ def step_ingest(
     return summary
 
 
-def step_eln(spark: SparkSession, landing: str, run_id: str) -> list[steps.StepReport]:
-    """ELN exports and plate layouts -> silver experiment/layout tables."""
-    reports = [
-        steps.load_eln(spark, side_folder(landing, "eln"), run_id),
-        steps.load_layouts(spark, side_folder(landing, "layouts"), run_id),
-    ]
+def step_eln(
+    spark: SparkSession, eln_folder: str | None, layouts_folder: str | None, run_id: str
+) -> list[steps.StepReport]:
+    """ELN exports and plate layouts -> silver experiment/layout tables (either folder may be None)."""
+    reports = []
+    if eln_folder:
+        reports.append(steps.load_eln(spark, eln_folder, run_id))
+    if layouts_folder:
+        reports.append(steps.load_layouts(spark, layouts_folder, run_id))
     for report in reports:
         _record(spark, run_id, report.name, report.plates)
     return reports
 
 
-def step_reference(spark: SparkSession, landing: str, run_id: str) -> steps.StepReport:
+def step_reference(
+    spark: SparkSession, reference_folder: str, run_id: str, *, default_release: str | None = None
+) -> steps.StepReport:
     """ChEMBL downloads -> lab_reference; when it changed, every plate with reagents is rebuilt."""
     from pyspark.sql import functions as F
 
-    report = steps.load_reference(spark, side_folder(landing, "reference"), run_id)
+    report = steps.load_reference(spark, reference_folder, run_id, default_release=default_release)
     if report.reference_changed:
         reagents = spark.table(delta.ensure_table(spark, contract("well_reagents")))
         plates = {r[0] for r in reagents.select(F.col("plate_id")).distinct().collect()}
@@ -128,10 +133,10 @@ def run_pipeline(
         summary = step_ingest(spark, landing, run_id, vendor=vendor, engine=engine)
     result = PipelineResult(run_id=run_id, ingest=summary)
     with console.status("loading ELN exports and plate layouts"):
-        for report in step_eln(spark, landing, run_id):
+        for report in step_eln(spark, side_folder(landing, "eln"), side_folder(landing, "layouts"), run_id):
             result.notes += [(report.name, line) for line in report.lines]
     with console.status("loading the ChEMBL reference"):
-        report = step_reference(spark, landing, run_id)
+        report = step_reference(spark, side_folder(landing, "reference"), run_id)
         result.notes += [(report.name, line) for line in report.lines]
     with console.status("building silver: layouts, experiments, reagents"):
         report = step_silver(spark, run_id)

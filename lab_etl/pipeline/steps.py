@@ -165,15 +165,16 @@ def load_layouts(spark: SparkSession, folder: str, run_id: str) -> StepReport:
 _RELEASE = re.compile(r"chembl_?(\d+)", re.IGNORECASE)
 
 
-def read_reference_file(data: bytes, path: str) -> list[CompoundRecord]:
-    """ChEMBL compounds from a download or extract; the release comes from the file name (``chembl_27_...``)."""
+def read_reference_file(data: bytes, path: str, default_release: str | None = None) -> list[CompoundRecord]:
+    """ChEMBL compounds from a download or extract; the release comes from the file name (``chembl_27_...``),
+    else from ``default_release``."""
     from lab_etl import chem
 
     name = PurePosixPath(path).name
     match = _RELEASE.search(name)
-    if match is None:
+    if match is None and default_release is None:
         raise ParseError("the file name must say the ChEMBL release, e.g. chembl_27_compounds.csv", path)
-    release = f"chembl_{match.group(1)}"
+    release = f"chembl_{match.group(1)}" if match else str(default_release)
     lowered = name.lower()
     if "chemreps" in lowered:
         return list(chem.read_chemreps(data, release, name=path))
@@ -202,12 +203,17 @@ def _parent_keys(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield out
 
 
-def load_reference(spark: SparkSession, folder: str, run_id: str, *, standardise: bool = True) -> StepReport:
+def load_reference(
+    spark: SparkSession, folder: str, run_id: str, *, standardise: bool = True, default_release: str | None = None
+) -> StepReport:
     """New ChEMBL files -> ``lab_reference.chembl_compounds``, parent InChIKeys computed in parallel."""
+    from functools import partial
+
     from pyspark.sql import functions as F
 
     report = StepReport("reference")
-    side = ingest_side_files(spark, folder, run_id, "chembl", read_reference_file)
+    reader = partial(read_reference_file, default_release=default_release)
+    side = ingest_side_files(spark, folder, run_id, "chembl", reader)
     records = [record for _, found in side.items for record in found]
     if records:
         frame = records_frame(spark, records, contract("chembl_compounds"))

@@ -1,0 +1,14 @@
+"""Glue job: the plates this workflow run touched -> lab_silver.plate_results and reagent enrichment.
+
+Locally:  python jobs/build_silver.py --JOB_NAME silver --warehouse warehouse --WORKFLOW_RUN_ID <run id>
+"""
+
+from lab_etl.glue import GlueJob, job_run_id, resolve_options
+from lab_etl.lakehouse.spark import get_spark
+from lab_etl.pipeline.run import step_silver
+
+options = resolve_options(["JOB_NAME", "warehouse"])
+spark = get_spark(options["warehouse"])
+with GlueJob(options["JOB_NAME"], spark, options):
+    report = step_silver(spark, job_run_id())
+print(report.name, *report.lines)

@@ -1,0 +1,34 @@
+"""``lab-etl catalog publish``: the lakehouse's Delta tables into the local metastore and the AWS Glue Data Catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lab_etl.catalog.glue import PublishReport, publish_tables, table_to_publish
+from lab_etl.lakehouse.tables import existing_tables, register_local
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass
+class CatalogPublish:
+    registered_locally: list[str]
+    glue: PublishReport | None
+
+
+def publish_catalog(spark: SparkSession, warehouse: str, glue: Any | None = None) -> CatalogPublish:
+    """Register the tables locally (when missing), refresh their symlink manifests, and create-or-update them in
+    Glue (a native Delta table for Athena plus a Spectrum twin each) when a Glue client is given."""
+    registered = register_local(spark, warehouse)
+    tables = existing_tables(spark)
+    for table in tables:
+        # Delta regenerates manifests on every write (table property); this covers tables written before it was set
+        spark.sql(f"GENERATE symlink_format_manifest FOR TABLE {table.contract.qualified_name}")
+    report = None
+    if glue is not None:
+        report = publish_tables(
+            glue, [table_to_publish(t.contract, t.location, t.columns, t.partitions) for t in tables]
+        )
+    return CatalogPublish(registered, report)

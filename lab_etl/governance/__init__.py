@@ -1,0 +1,1 @@
+"""Lake Formation as code: the lakehouse's locations, LF-tags and grants declared in YAML, planned and applied."""

@@ -1,0 +1,228 @@
+"""Data-quality gates on real Spark DataFrames: real instrument batches pass, broken batches fail for the right
+reason, results land in lab_bronze.dq_results and Data Docs name the suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lab_etl.contracts import contract
+from lab_etl.errors import DataQualityError
+from lab_etl.lakehouse.frames import records_frame
+from lab_etl.parsers.registry import parse_bytes
+from lab_etl.quality.gate import GateResult, gate, results_frame, validate
+
+pytestmark = pytest.mark.spark
+
+READINGS = contract("instrument_readings")
+REGEX = "expect_column_values_to_match_regex"
+NOT_NULL = "expect_column_values_to_not_be_null"
+IN_SET = "expect_column_values_to_be_in_set"
+BETWEEN = "expect_column_values_to_be_between"
+UNIQUE_KEY = "expect_compound_columns_to_be_unique"
+ROW_COUNT = "expect_table_row_count_to_be_between"
+
+
+def _readings(spark: SparkSession, path: Path, run_id: str = "run-1") -> DataFrame:
+    parsed = parse_bytes(path.read_bytes(), path.name)
+    return records_frame(spark, parsed.readings, READINGS, run_id=run_id)
+
+
+@pytest.fixture(scope="module")
+def thiolation(spark: SparkSession, data_dir: Path) -> DataFrame:
+    """288 real readings (yield, RT-MS, RT-FID) of the pyGecko thiolation plate."""
+    return _readings(spark, data_dir / "hte" / "thiolation_plate_yield.csv").cache()
+
+
+def _failure(result: GateResult, kind: str, column: str | None):  # type: ignore[no-untyped-def]
+    matches = [f for f in result.failures if f.expectation_type == kind and f.column == column]
+    assert len(matches) == 1, result.summary()
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "instruments/lcms_agilent_masshunter/QuantLCMS_Example_MassHunter.csv",
+        "instruments/bmg_mars/24-10-16 15-09-52 Luminescence 1536.csv",
+    ],
+)
+def test_real_instrument_batch_passes_every_generated_expectation(
+    spark: SparkSession, data_dir: Path, relative: str
+) -> None:
+    frame = _readings(spark, data_dir / relative)
+    result = validate(frame, READINGS, run_id="run-good")
+
+    assert result.success, result.summary()
+    assert result.failures == ()
+    assert len(result.rows) == 26  # every generated expectation was evaluated
+    assert all(row.success for row in result.rows)
+    key_row = next(row for row in result.rows if row.expectation_type == UNIQUE_KEY)
+    assert (key_row.element_count, key_row.unexpected_count) == (frame.count(), 0)
+    assert json.loads(next(r for r in result.rows if r.expectation_type == ROW_COUNT).observed_value_json or "0") == (
+        frame.count()
+    )
+
+
+def test_bad_well_name_fails_the_contract_pattern(spark: SparkSession, thiolation: DataFrame) -> None:
+    broken = thiolation.withColumn("well", F.when(F.col("well") == "A01", F.lit("A1")).otherwise(F.col("well")))
+    result = validate(broken, READINGS, run_id="run-bad-well")
+
+    assert not result.success
+    assert result.failed_types == [REGEX]
+    failure = _failure(result, REGEX, "well")
+    assert failure.unexpected_count == 3  # A01's yield, RT-MS and RT-FID
+    assert failure.unexpected_values == ("A1", "A1", "A1")
+    assert "3 of 288 rows do not match ^([A-Z]|A[A-F])(0[1-9]|[1-4][0-9])$" in failure.reason
+    assert failure.reason.startswith("lab_bronze.instrument_readings.well:")
+    # The expectations that passed keep their counts although only the failed one was measured in detail.
+    passed = [row for row in result.rows if row.expectation_type == NOT_NULL]
+    assert len(passed) == 13 and {(r.success, r.element_count, r.unexpected_count) for r in passed} == {(True, 288, 0)}
+
+
+def test_null_key_column_fails_not_null(spark: SparkSession, thiolation: DataFrame) -> None:
+    broken = thiolation.withColumn(
+        "plate_id", F.when(F.col("well") == "B02", F.lit(None).cast("string")).otherwise(F.col("plate_id"))
+    )
+    result = validate(broken, READINGS, run_id="run-null-key")
+
+    assert result.failed_types == [NOT_NULL]
+    failure = _failure(result, NOT_NULL, "plate_id")
+    assert failure.unexpected_count == 3
+    assert "3 of 288 rows have no value; the column may not be null" in failure.reason
+
+
+def test_duplicate_natural_key_fails_uniqueness(spark: SparkSession, thiolation: DataFrame) -> None:
+    broken = thiolation.unionByName(thiolation.where("well = 'A01' AND measurement = 'yield'"))
+    result = validate(broken, READINGS, run_id="run-duplicate")
+
+    assert result.failed_types == [UNIQUE_KEY]
+    failure = _failure(result, UNIQUE_KEY, "source_sha256, plate_id, well, measurement, channel, read_index")
+    assert failure.unexpected_count == 2  # both copies of the row
+    assert failure.unexpected_values[0]["well"] == "A01"
+    assert "2 of 289 rows share their key" in failure.reason
+
+
+def test_flag_outside_the_allowed_set_fails(spark: SparkSession, thiolation: DataFrame) -> None:
+    broken = thiolation.withColumn("flag", F.when(F.col("well") == "H12", F.lit("bogus")).otherwise(F.col("flag")))
+    result = validate(broken, READINGS, run_id="run-bad-flag")
+
+    assert result.failed_types == [IN_SET]
+    failure = _failure(result, IN_SET, "flag")
+    assert failure.unexpected_values == ("bogus", "bogus", "bogus")
+    assert "are not one of [overflow, underflow, missing, invalid, saturated, masked]" in failure.reason
+
+
+def test_empty_batch_fails_the_row_count(spark: SparkSession, thiolation: DataFrame) -> None:
+    result = validate(thiolation.limit(0), READINGS, run_id="run-empty")
+
+    assert result.failed_types == [ROW_COUNT]
+    failure = _failure(result, ROW_COUNT, None)
+    assert failure.reason.startswith("lab_bronze.instrument_readings: the batch has 0 rows; expected at least 1")
+
+
+def test_missing_contract_column_fails_and_names_it(spark: SparkSession, thiolation: DataFrame) -> None:
+    result = validate(thiolation.drop("parser_version"), READINGS, run_id="run-no-column")
+
+    assert not result.success
+    columns = _failure(result, "expect_table_columns_to_match_set", None)
+    assert "lacks the contract's columns parser_version" in columns.reason
+    not_null = _failure(result, NOT_NULL, "parser_version")
+    assert "could not be evaluated" in not_null.reason
+
+
+def _assay_results_flat(thiolation: DataFrame) -> DataFrame:
+    """The real thiolation readings shaped like lab_gold.assay_results_flat (no layout: role sample)."""
+    flat = contract("assay_results_flat")
+    given = set(thiolation.columns) | {"role"}
+    frame = thiolation.where("read_index = 1").withColumn("role", F.lit("sample"))
+    return frame.select(
+        [(F.col(c.name) if c.name in given else F.lit(None)).cast(c.type).alias(c.name) for c in flat.columns]
+    )
+
+
+def test_yield_above_100_percent_fails_the_science_rule(spark: SparkSession, thiolation: DataFrame) -> None:
+    flat = _assay_results_flat(thiolation)
+    assert validate(flat, "assay_results_flat", run_id="run-flat-good").success
+
+    # 140 % on a yield row fails; 140 min on a retention-time row is no yield and passes.
+    broken = flat.withColumn("value", F.when(F.col("well").isin("A01", "A03"), F.lit(140.0)).otherwise(F.col("value")))
+    result = validate(broken, "assay_results_flat", run_id="run-flat-140")
+
+    assert result.failed_types == [BETWEEN]
+    failure = _failure(result, BETWEEN, "value")
+    assert failure.unexpected_count == 2  # A01 and A03 yields; their RT rows are outside the condition
+    assert failure.unexpected_values == (140.0, 140.0)
+    assert "measurement == yield" in failure.reason and "lie outside [0.0, 100.0]" in failure.reason
+    assert "percentage" in failure.reason
+    science = next(row for row in result.rows if row.origin == "science")
+    assert (science.success, science.element_count, science.unexpected_count) == (False, 96, 2)
+
+
+def test_gate_appends_results_to_dq_results(lakehouse: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
+    broken = thiolation.withColumn("well", F.when(F.col("well") == "A01", F.lit("A1")).otherwise(F.col("well")))
+    good = gate(lakehouse, thiolation, READINGS, run_id="run-a", docs_dir=None)
+    bad = gate(lakehouse, broken, READINGS, run_id="run-b", docs_dir=None)
+
+    table = lakehouse.table("lab_bronze.dq_results")
+    counts = {
+        r["run_id"]: (r["n"], r["failed"])
+        for r in table.groupBy("run_id")
+        .agg(F.count("*").alias("n"), F.sum(F.when(~F.col("success"), 1).otherwise(0)).alias("failed"))
+        .collect()
+    }
+    assert counts == {"run-a": (len(good.rows), 0), "run-b": (len(bad.rows), 1)}
+    failed = table.where("NOT success").collect()[0]
+    assert (failed.table_name, failed.expectation_type, failed.column_name) == (
+        "lab_bronze.instrument_readings",
+        REGEX,
+        "well",
+    )
+    assert (failed.unexpected_count, failed.origin) == (3, "contract")
+    assert failed.unexpected_percent == pytest.approx(100 * 3 / 288)
+    assert json.loads(failed.unexpected_values_json) == ["A1", "A1", "A1"]
+    assert json.loads(failed.kwargs_json) == {"column": "well", "regex": "^([A-Z]|A[A-F])(0[1-9]|[1-4][0-9])$"}
+    assert failed.reason == bad.failures[0].reason
+    # The table holds exactly what the result said, value for value.
+    written = table.where("run_id = 'run-b'").drop("evaluated_at")
+    assert_df_equality(
+        written,
+        results_frame(lakehouse, bad).drop("evaluated_at"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_metadata=True,
+    )
+
+
+def test_data_docs_are_built_and_name_the_suite(spark: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
+    docs = tmp_path / "_data_docs"
+    first = validate(thiolation, READINGS, run_id="run-docs-1", docs_dir=docs)
+    broken = thiolation.withColumn("flag", F.lit("bogus"))
+    second = validate(broken, READINGS, run_id="run-docs-2", docs_dir=docs)
+
+    assert first.docs_index == docs / "index.html"
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "lab_bronze.instrument_readings" in index
+    assert "run-docs-1" in index and "run-docs-2" in index  # the index keeps earlier runs
+    assert second.docs_page is not None and second.docs_page.is_file()
+    assert second.docs_page.is_relative_to(docs / "validations")
+    page = second.docs_page.read_text(encoding="utf-8")
+    assert "lab_bronze.instrument_readings" in page and "bogus" in page
+
+
+def test_misuse_raises_data_quality_error(spark: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(DataQualityError, match="needs the pipeline's run id"):
+        validate(thiolation, READINGS, run_id=" ")
+    with pytest.raises(DataQualityError, match="validates a Spark DataFrame, not list"):
+        validate([], READINGS, run_id="r")  # type: ignore[arg-type]
+    not_a_folder = tmp_path / "docs.html"
+    not_a_folder.write_text("x", encoding="utf-8")
+    with pytest.raises(DataQualityError, match="is a file; give a folder"):
+        validate(thiolation, READINGS, run_id="r", docs_dir=not_a_folder)
+    with pytest.raises(DataQualityError, match="needs a table contract"):
+        validate(thiolation, 42, run_id="r")  # type: ignore[arg-type]
