@@ -3,6 +3,8 @@
 Locally:  python jobs/build_silver.py --JOB_NAME silver --warehouse warehouse --WORKFLOW_RUN_ID <run id>
 """
 
+import sys
+
 from lab_etl.glue import GlueJob, job_run_id, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_silver
@@ -12,3 +14,4 @@ spark = get_spark(options["warehouse"])
 with GlueJob(options["JOB_NAME"], spark, options):
     report = step_silver(spark, job_run_id())
 print(report.name, *report.lines)
+sys.exit(3 if report.held_back else 0)  # a data-quality gate held a batch back: fail the job run

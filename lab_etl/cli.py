@@ -110,6 +110,9 @@ def run(
         for name in local.skipped:
             table.add_row(name, "skipped locally (crawler)")
         Console().print(table)
+        if local.failed:
+            console.print(f"[red]job {local.failed} failed; the jobs after it did not run[/red]")
+            sys.exit(3)
         return
     from lab_etl.pipeline.run import run_pipeline
 

@@ -85,18 +85,18 @@ def step_reference(
 def step_silver(spark: SparkSession, run_id: str) -> steps.StepReport:
     plates = plates_for(spark, run_id, ("ingest", "eln", "layouts", "reference"))
     refresh = bool(plates_for(spark, run_id, ("reference",)))
-    report = steps.build_silver(spark, plates, refresh_reagents=refresh)
+    report = steps.build_silver(spark, plates, run_id=run_id, refresh_reagents=refresh)
     _record(spark, run_id, "silver", report.plates)
     return report
 
 
 def step_gold(spark: SparkSession, run_id: str, thresholds: QcThresholds | None = None) -> steps.StepReport:
-    return steps.build_gold(spark, plates_for(spark, run_id, ("silver",)), thresholds)
+    return steps.build_gold(spark, plates_for(spark, run_id, ("silver",)), run_id=run_id, thresholds=thresholds)
 
 
 @dataclass
 class PipelineResult:
-    """What a run did, step by step; ``exit_code`` is non-zero when a step held data back."""
+    """What a run did, step by step; ``exit_code`` is 3 when a data-quality gate held a batch back."""
 
     run_id: str
     ingest: IngestSummary
@@ -139,9 +139,11 @@ def run_pipeline(
         report = step_reference(spark, side_folder(landing, "reference"), run_id)
         result.notes += [(report.name, line) for line in report.lines]
     with console.status("building silver: layouts, experiments, reagents"):
-        report = step_silver(spark, run_id)
-        result.notes += [(report.name, line) for line in report.lines]
+        silver = step_silver(spark, run_id)
+        result.notes += [(silver.name, line) for line in silver.lines]
     with console.status("building gold: plate QC and the flat results"):
-        report = step_gold(spark, run_id, thresholds)
-        result.notes += [(report.name, line) for line in report.lines]
+        gold = step_gold(spark, run_id, thresholds)
+        result.notes += [(gold.name, line) for line in gold.lines]
+    if silver.held_back or gold.held_back:
+        result.exit_code = 3
     return result

@@ -44,12 +44,42 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StepReport:
-    """What a step did: lines for the run summary and the plates whose silver/gold rows must be rebuilt."""
+    """What a step did: lines for the run summary, the plates whose silver/gold rows must be rebuilt, and the
+    batches a data-quality gate held back."""
 
     name: str
     lines: list[str] = field(default_factory=list)
     plates: set[str] = field(default_factory=set)
     reference_changed: bool = False
+    held_back: list[str] = field(default_factory=list)
+
+
+def _publish(
+    spark: SparkSession, frame: DataFrame, table: str, scope: list[str], run_id: str, report: StepReport
+) -> bool:
+    """Gate ``frame`` with the table's expectations, then sync it into the table for ``scope``.
+
+    A failing batch is not published: the table keeps its last good version, the batch is written to
+    ``<warehouse>/_quarantine/<table>/<run_id>`` for inspection, and the failed expectations are in
+    ``lab_bronze.dq_results`` and the Data Docs (``<warehouse>/_data_docs``).
+    """
+    from lab_etl.lakehouse.spark import warehouse_of
+    from lab_etl.quality.gate import gate
+
+    table_contract = contract(table)
+    warehouse = str(warehouse_of(spark))
+    local = "://" not in warehouse or warehouse.startswith("file:")
+    docs_dir = Path(warehouse.removeprefix("file:")) / "_data_docs" if local else None
+    result = gate(spark, frame, table_contract, run_id=run_id, docs_dir=docs_dir)
+    if not result.success:
+        held = f"{warehouse.rstrip('/')}/_quarantine/{table_contract.qualified_name}/{run_id}"
+        frame.write.mode("overwrite").parquet(held)
+        reasons = "; ".join(f.reason for f in result.failures)
+        report.held_back.append(table_contract.qualified_name)
+        report.lines.append(f"{table_contract.qualified_name} NOT published (kept in {held}): {reasons}")
+        return False
+    delta.sync_scope(spark, frame, table_contract, "plate_id", scope)
+    return True
 
 
 # ----------------------------------------------------------------------------------------------- ELN and layouts
@@ -245,7 +275,7 @@ def _table(spark: SparkSession, name: str) -> DataFrame:
     return spark.table(delta.ensure_table(spark, contract(name)))
 
 
-def build_silver(spark: SparkSession, plates: set[str], *, refresh_reagents: bool = False) -> StepReport:
+def build_silver(spark: SparkSession, plates: set[str], *, run_id: str, refresh_reagents: bool = False) -> StepReport:
     """Rebuild ``lab_silver.plate_results`` for ``plates`` and enrich reagents not yet in ``lab_silver.reagents``."""
     from pyspark.sql import functions as F
 
@@ -260,7 +290,7 @@ def build_silver(spark: SparkSession, plates: set[str], *, refresh_reagents: boo
         readings = _table(spark, "instrument_readings").where(F.col("plate_id").isin(scope))
         mapped = map_layouts(readings, _table(spark, "plate_layouts"))
         results = join_experiments(mapped, _table(spark, "eln_experiments")).persist()
-        delta.sync_scope(spark, results, contract("plate_results"), "plate_id", scope)
+        _publish(spark, results, "plate_results", scope, run_id, report)
         counts = {r["layout_status"]: r["count"] for r in results.groupBy("layout_status").count().collect()}
         no_experiment = results.where(F.col("experiment_status") == "no_experiment").count()
         results.unpersist()
@@ -291,7 +321,9 @@ def build_silver(spark: SparkSession, plates: set[str], *, refresh_reagents: boo
     return report
 
 
-def build_gold(spark: SparkSession, plates: set[str], thresholds: QcThresholds | None = None) -> StepReport:
+def build_gold(
+    spark: SparkSession, plates: set[str], *, run_id: str, thresholds: QcThresholds | None = None
+) -> StepReport:
     """Rebuild ``lab_gold.plate_qc`` and ``lab_gold.assay_results_flat`` for ``plates``.
 
     The flat table holds the results of plates that have a layout (the experiment context ML needs); plates
@@ -308,10 +340,12 @@ def build_gold(spark: SparkSession, plates: set[str], thresholds: QcThresholds |
         return report
     results = _table(spark, "plate_results").where(F.col("plate_id").isin(scope))
     qc = plate_qc(results, thresholds).persist()
-    delta.sync_scope(spark, qc, contract("plate_qc"), "plate_id", scope)
+    _publish(spark, qc, "plate_qc", scope, run_id, report)
     mapped = normalise(results, qc).where(F.col("layout_status") == "mapped")
-    flat = assay_results_flat(mapped, _table(spark, "well_reagents"), _table(spark, "reagents"))
-    delta.sync_scope(spark, flat, contract("assay_results_flat"), "plate_id", scope)
+    flat = assay_results_flat(mapped, _table(spark, "well_reagents"), _table(spark, "reagents")).persist()
+    if flat.limit(1).count():
+        _publish(spark, flat, "assay_results_flat", scope, run_id, report)
+    flat.unpersist()
     verdicts = {str(r["qc_pass"]): r["count"] for r in qc.groupBy("qc_pass").count().collect()}
     qc.unpersist()
     report.lines.append(

@@ -26,6 +26,7 @@ class LocalRun:
     run_id: str
     jobs: list[tuple[str, str]] = field(default_factory=list)  # (job name, what it printed)
     skipped: list[str] = field(default_factory=list)
+    failed: str | None = None  # the job that exited non-zero; the jobs after it did not run, as on Glue
 
 
 def local_arguments(landing: str, warehouse: str) -> dict[str, str]:
@@ -67,7 +68,15 @@ def run_locally(
         if "--warehouse" not in job.arguments:
             argv += ["--warehouse", warehouse]
         output = io.StringIO()
+        code = 0
         with console.status(f"[{number}/{len(jobs)}] {job.name}"), _argv(argv), contextlib.redirect_stdout(output):
-            runpy.run_path(str(script), run_name="__main__")
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         result.jobs.append((job.name, output.getvalue().strip()))
+        if code:
+            # a CONDITIONAL trigger on SUCCEEDED would not fire: stop here, as Glue would
+            result.failed = job.name
+            break
     return result
