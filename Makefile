@@ -26,13 +26,14 @@ setup: $(VENV)/.installed  ## install Python packages and fetch the jars (once; 
 demo: setup  ## the main job end to end on the bundled sample data, embedded lakehouse in ./warehouse
 	$(BIN)/lab-etl run --landing $(LANDING) --warehouse $(WAREHOUSE)
 	$(BIN)/lab-etl sql "SELECT count(*) AS n FROM lab_bronze.instrument_readings" --warehouse $(WAREHOUSE)
+	$(BIN)/lab-etl report --run latest --warehouse $(WAREHOUSE) --output $(WAREHOUSE)/report.html
 
 test: setup lint typecheck  ## lint, type-check and the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint:
-	$(BIN)/ruff check lab_etl tests jobs bench
-	$(BIN)/ruff format --check lab_etl tests jobs bench
+	$(BIN)/ruff check lab_etl tests jobs bench scripts
+	$(BIN)/ruff format --check lab_etl tests jobs bench scripts
 
 typecheck:
 	$(BIN)/mypy lab_etl

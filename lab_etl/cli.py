@@ -256,8 +256,10 @@ def instruments() -> None:
 
 def _register_groups() -> None:
     from lab_etl.governance.commands import governance
+    from lab_etl.report_commands import report
     from lab_etl.workflows.commands import package, workflow
 
+    cli.add_command(report)
     cli.add_command(governance)
     cli.add_command(workflow)
     cli.add_command(package)
