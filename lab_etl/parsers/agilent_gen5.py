@@ -625,6 +625,7 @@ def _grid(
         single_read = None  # labelled rows: each row's label says which read it holds
     elif title == "Results" and any(not f[0].strip() for f in split):
         single_read = None  # continuation rows without labels cannot be told apart
+    labelled = any(len(f) > width and f[width].strip() for f in split)
     row_label = ""
     for number, line in grid[1:]:
         fields = line.split("\t")
@@ -634,6 +635,11 @@ def _grid(
             raise ParseError("a grid row comes before any row letter (A, B, ...)", source, number)
         if number == last_line and len(fields) < len(columns) + 1:
             raise ParseError(f"the file ends in the middle of grid row {row_label}: it looks truncated", source, number)
+        if number == last_line and labelled and not (len(fields) > width and fields[width].strip()):
+            # the other rows end with their read's label: a last row without one was cut off mid-line
+            raise ParseError(
+                f"the file ends in grid row {row_label} before the row's read label: it looks truncated", source, number
+            )
         label = fields[len(columns) + 1].strip() if len(fields) > len(columns) + 1 else title
         if label == "Well ID" or title == "Layout":
             if label == "Well ID":

@@ -215,6 +215,7 @@ class _Parse:
                     end += 1
                     continue
             if not _is_row_label(label):
+                self._refuse_interrupted_grid(end, rows_seen, title)
                 break
             end += 1
             if label in rows_seen:
@@ -234,6 +235,23 @@ class _Parse:
                 yield self._reading(plate_id, well, plate_format, measurement, cell, channel, read_index, common, end)
             plate.has_data = True
         return end
+
+    def _refuse_interrupted_grid(self, end: int, rows_seen: set[str], title: str | None) -> None:
+        """A grid row right after a line that ended the grid means a line was inserted into the grid: reading
+        on would silently drop the rows after it, so refuse the file."""
+        following = end + 1
+        while following < len(self.lines) and not any(self._cells(self.lines[following])):
+            following += 1
+        if following >= len(self.lines) or not rows_seen:
+            return
+        cells = self._cells(self.lines[following])
+        if cells and _is_row_label(cells[0]) and cells[0] not in rows_seen:
+            raise ParseError(
+                f"grid row {cells[0]} of '{title}' follows a line that is not a grid row "
+                f"({self.lines[end].strip()[:40]!r}); the grid is interrupted, so the export was edited or damaged",
+                self.source,
+                following + 1,
+            )
 
     # ----------------------------------------------------------------- table view
     def _table(

@@ -196,8 +196,12 @@ def _read_blocks(lines: list[str], delimiter: str, name: str) -> tuple[list[_Pla
 
 
 def _skip_section(lines: list[str], index: int) -> int:
+    """Skip an unknown section up to its blank line, but never into a plate block or a footer section: a stray
+    title line (e.g. one a LIMS added above the export) must not swallow the plate that follows it."""
     index += 1
     while index < len(lines) and lines[index].strip():
+        if lines[index].strip().startswith(("Plate information", *_FOOTER_TITLES)):
+            break
         index += 1
     return index
 

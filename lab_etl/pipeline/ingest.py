@@ -325,6 +325,29 @@ def _write_log(
     return rows
 
 
+def landing_key(bucket: str, key: str, landing_prefix: str) -> str:
+    """The ``s3a://`` path of an S3 event's object key, refused unless it lies inside the landing prefix.
+
+    S3 event notifications URL-encode keys (``+`` for a space, ``%xx``); the key is decoded first, then checked, so
+    that an encoded ``..`` cannot climb out of the landing area into, say, the warehouse.
+
+    Examples
+    --------
+    >>> landing_key("lab-landing", "landing/run%201/plate.csv", "landing/")
+    's3a://lab-landing/landing/run 1/plate.csv'
+    """
+    from urllib.parse import unquote_plus
+
+    prefix = landing_prefix.strip("/") + "/"
+    decoded = unquote_plus(key)
+    parts = decoded.split("/")
+    if not decoded or decoded.startswith("/") or any(part in ("..", ".") for part in parts):
+        raise ConfigError(f"S3 key {key!r} is not a plain path inside the landing prefix {prefix!r}; refused")
+    if not decoded.startswith(prefix) or decoded == prefix:
+        raise ConfigError(f"S3 key {key!r} is outside the landing prefix {prefix!r}; refused")
+    return f"s3a://{bucket}/{decoded}"
+
+
 def path_exists(spark: SparkSession, path: str) -> bool:
     """True when ``path`` (local or ``s3a://``) exists."""
     jvm: Any = spark._jvm
