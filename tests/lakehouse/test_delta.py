@@ -67,6 +67,8 @@ def test_sync_scope_updates_inserts_deletes_only_in_scope(lakehouse) -> None:  #
     def row(plate: str, channel: str, wells: int) -> tuple:
         values = dict(
             base,
+            source_sha256="a" * 64,
+            source_file="f.csv",
             plate_id=plate,
             measurement="absorbance",
             channel=channel,

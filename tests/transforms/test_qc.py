@@ -88,11 +88,13 @@ def test_normalised_values_follow_the_controls(gen5) -> None:  # type: ignore[no
 
 def test_plate_without_controls_is_not_judged(spark) -> None:  # type: ignore[no-untyped-def]
     rows = [
-        ("P", f"A{c:02d}", 1, c, 96, "yield", "yield", 1, float(c), None, "sample", c in (1, 12)) for c in range(1, 13)
+        ("s", "f.csv", "P", f"A{c:02d}", 1, c, 96, "yield", "yield", 1, float(c), None, "sample", c in (1, 12))
+        for c in range(1, 13)
     ]
     frame = spark.createDataFrame(
         rows,
-        "plate_id string, well string, row_index int, column_index int, plate_format int, measurement string, "
+        "source_sha256 string, source_file string, plate_id string, well string, row_index int, column_index int, "
+        "plate_format int, measurement string, "
         "channel string, read_index int, value double, flag string, role string, is_edge boolean",
     )
     qc = plate_qc(frame).select("plate_id", "wells", "z_prime", "qc_pass", "qc_reasons")
