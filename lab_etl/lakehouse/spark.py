@@ -47,6 +47,8 @@ def spark_conf(
     return {
         "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
         "spark.app.name": "lab_etl",
+        # local mode runs everything in the driver JVM: Spark's 1g default dies on one 50 MB upload's bytes
+        "spark.driver.memory": os.environ.get("LAB_ETL_DRIVER_MEMORY", "4g"),
         "spark.jars": jars,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
