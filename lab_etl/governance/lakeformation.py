@@ -39,12 +39,12 @@ from botocore.exceptions import ClientError
 
 from lab_etl.contracts import TableContract, all_tables, contract, schemas_dir
 from lab_etl.errors import ConfigError, LabEtlError
+from lab_etl.params import check_declared, references, substitute
 
 log = logging.getLogger(__name__)
 
 SCHEMA_FILE = "lakeformation.schema.json"
 
-_PARAMETER = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")
 
 Action = Literal["register", "create_tag", "update_tag", "remove_tags", "assign_tags", "grant", "revoke"]
@@ -185,7 +185,8 @@ def load_policy(
     where = _Locator(path, root)
     _validate_schema(raw, where)
     values = _resolve_parameters(raw.get("parameters") or {}, dict(parameters or {}), resolve, where)
-    raw = _substitute(raw, values, where, ())
+    # The parameters' own defaults were substituted when they were resolved; the rest of the file uses them.
+    raw = substitute({key: value for key, value in raw.items() if key != "parameters"}, values, where)
     return _build_policy(path, raw, values, where)
 
 
@@ -233,12 +234,10 @@ def _resolve_parameters(
     resolve: Callable[[str], str] | None,
     where: _Locator,
 ) -> dict[str, str]:
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise ConfigError(
-            f"{where('parameters')}: no parameter {', '.join(unknown)} is declared; "
-            f"declared: {', '.join(sorted(declared)) or 'none'}"
-        )
+    check_declared(given, declared, where("parameters"), "--param")
+    for name, spec in declared.items():
+        if "default" in spec:  # names only: a default may use any declared parameter, whatever its value
+            substitute(spec["default"], {other: other for other in declared}, where("parameters", name, "default"))
     values: dict[str, str] = {}
     pending = dict(declared)
     # Defaults may refer to other parameters (lake_bucket: lab-etl-lake-${account_id}); resolve in dependency order.
@@ -247,10 +246,9 @@ def _resolve_parameters(
             if name in given:
                 value = given[name]
             elif "default" in spec:
-                needed = set(_PARAMETER.findall(spec["default"]))
-                if not needed <= set(values):
+                if not set(references(spec["default"])) <= set(values):
                     continue
-                value = _PARAMETER.sub(lambda m: values[m.group(1)], spec["default"])
+                value = str(substitute(spec["default"], values, where("parameters", name, "default")))
             elif resolve is not None:
                 value = resolve(name)
             else:
@@ -266,24 +264,6 @@ def _resolve_parameters(
     if pending:
         raise ConfigError(f"{where('parameters')}: defaults of {', '.join(sorted(pending))} refer to each other")
     return values
-
-
-def _substitute(node: Any, values: Mapping[str, str], where: _Locator, keys: tuple[str | int, ...]) -> Any:
-    if isinstance(node, str):
-
-        def value_of(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in values:
-                raise ConfigError(f"{where(*keys)}: ${{{name}}} is not a declared parameter")
-            return values[name]
-
-        return _PARAMETER.sub(value_of, node)
-    if isinstance(node, list):
-        return [_substitute(item, values, where, (*keys, i)) for i, item in enumerate(node)]
-    if isinstance(node, dict):
-        # The parameters' own defaults were substituted when they were resolved; the rest of the file uses them.
-        return {k: _substitute(v, values, where, (*keys, k)) for k, v in node.items() if keys or k != "parameters"}
-    return node
 
 
 def _contracts() -> dict[tuple[str, str], TableContract]:
