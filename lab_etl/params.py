@@ -1,7 +1,9 @@
-"""``${name}`` parameters in YAML definitions: find them, substitute their values, reject unknown names.
+"""YAML definition files and their ``${name}`` parameters: read a file, substitute values, reject unknown names.
 
-Both kinds of definition file use it: ``workflows/*.yaml`` (:mod:`lab_etl.workflows.model`) and
-``governance/lakeformation.yaml`` (:mod:`lab_etl.governance.lakeformation`). The rules are the same for both:
+The workflow definitions ``workflows/*.yaml`` (:mod:`lab_etl.workflows.model`) and the Lake Formation policy
+``governance/lakeformation.yaml`` (:mod:`lab_etl.governance.lakeformation`) use it; table contracts
+(:mod:`lab_etl.contracts`) only read their files with :func:`read_yaml`. The rules of ``${name}`` are the same
+for both kinds of definition:
 
 - every ``${...}`` is a reference (whatever is between the braces); one whose name has no value is a
   :class:`~lab_etl.errors.ConfigError` naming the place, never left in the text;
@@ -26,7 +28,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from lab_etl.errors import ConfigError
 
@@ -38,6 +43,27 @@ REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 #: Where a value sits, for error messages: a text prefix, or a function of the keys below the node substituted
 #: (the governance loader's locator turns them into ``file:line: path``).
 Where = str | Callable[..., str]
+
+
+def read_yaml(path: Path, what: str) -> tuple[str, Any]:
+    """The text of a YAML file and the document parsed from it.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, or is not YAML (``path:line: not valid YAML: reason``); ``what`` names the kind
+        of file (``"workflow definition"``).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def references(text: str) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import doctest
 import re
+from pathlib import Path
 
 import pytest
 
 from lab_etl import params
 from lab_etl.errors import ConfigError
-from lab_etl.params import as_text, check_declared, references, substitute
+from lab_etl.params import as_text, check_declared, read_yaml, references, substitute
 
 
 def test_docstring_examples() -> None:
@@ -73,3 +74,15 @@ def test_check_declared_names_every_unknown_and_the_declared_ones() -> None:
 
 def test_as_text() -> None:
     assert [as_text(True), as_text(False), as_text(3), as_text("x")] == ["true", "false", "3", "x"]
+
+
+def test_read_yaml_names_the_file_and_the_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("name: x\nitems: [1, 2]\n", encoding="utf-8")
+    assert read_yaml(good, "workflow definition") == ("name: x\nitems: [1, 2]\n", {"name": "x", "items": [1, 2]})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nitems: [1, 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken\.yaml:3: not valid YAML: expected ',' or ']'"):
+        read_yaml(broken, "workflow definition")
+    with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read the policy file: No such file"):
+        read_yaml(tmp_path / "missing.yaml", "policy file")

@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from lab_etl.contracts import TableContract, all_tables, contract, schemas_dir
 from lab_etl.errors import ConfigError, LabEtlError
-from lab_etl.params import check_declared, references, substitute
+from lab_etl.params import check_declared, read_yaml, references, substitute
 
 log = logging.getLogger(__name__)
 
@@ -173,15 +173,8 @@ def load_policy(
     'arn:aws:iam::123456789012:role/lab-etl-lab-analyst'
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the policy file: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    text, raw = read_yaml(path, "policy file")
+    root = yaml.compose(text)
     where = _Locator(path, root)
     _validate_schema(raw, where)
     values = _resolve_parameters(raw.get("parameters") or {}, dict(parameters or {}), resolve, where)

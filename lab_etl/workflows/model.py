@@ -26,10 +26,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lab_etl.errors import ConfigError
-from lab_etl.params import ParameterValue, as_text, check_declared, references, substitute
+from lab_etl.params import ParameterValue, as_text, check_declared, read_yaml, references, substitute
 
 #: Parameters the renderer and the deployer read; every definition must declare them.
 REQUIRED_PARAMETERS = (
@@ -467,16 +465,7 @@ def load_definition(path: str | Path) -> WorkflowDefinition:
     'integer'
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read workflow definition: {exc.strerror}") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    _, document = read_yaml(path, "workflow definition")
     return parse_definition(document, str(path))
 
 
