@@ -37,6 +37,7 @@ from typing import Any, Literal
 import yaml
 from botocore.exceptions import ClientError
 
+from lab_etl.aws import error_code, error_text
 from lab_etl.contracts import TableContract, all_tables, contract, schemas_dir
 from lab_etl.errors import ConfigError, LabEtlError
 from lab_etl.params import check_declared, read_yaml, references, substitute
@@ -478,14 +479,9 @@ def describe_resource(resource: Mapping[str, Any]) -> str:
     return resource_key(resource)
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _lf_error(what: str, exc: ClientError) -> LabEtlError:
-    error = exc.response.get("Error", {})
     return LabEtlError(
-        f"Lake Formation refused to {what}: {error.get('Code')}: {str(error.get('Message'))[:300]}; "
+        f"Lake Formation refused to {what}: {error_text(exc)}; "
         "the caller must be a data-lake admin (GetDataLakeSettings shows them)"
     )
 
@@ -538,9 +534,9 @@ def _assigned_tags(lf: Any, assignment: TagAssignment, managed: set[str]) -> dic
     try:
         response = lf.get_resource_lf_tags(Resource=assignment.resource, ShowAssignedLFTags=True)
     except ClientError as exc:
-        if _error_code(exc) == "EntityNotFoundException":
+        if error_code(exc) == "EntityNotFoundException":
             return {}  # the Glue table is not published yet: nothing assigned; apply will say so
-        if _error_code(exc) == "500":
+        if error_code(exc) == "500":
             # moto 5.2.5 fails with a bare HTTP 500 (a KeyError inside it) for a database or table that was never
             # tagged; real Lake Formation answers with a JSON error type, so a code of "500" only comes from moto.
             return {}
@@ -714,12 +710,11 @@ def apply(lf: Any, changes: Sequence[Change]) -> int:
         try:
             response = getattr(lf, change.operation)(**change.request)
         except ClientError as exc:
-            if change.action == "register" and _error_code(exc) == "AlreadyExistsException":
+            if change.action == "register" and error_code(exc) == "AlreadyExistsException":
                 continue  # registered meanwhile: the state wanted
-            error = exc.response.get("Error", {})
             raise LabEtlError(
-                f"change {number} of {len(changes)} failed ({change}): {error.get('Code')}: "
-                f"{str(error.get('Message'))[:300]}; the {number - 1} change(s) before it were made, "
+                f"change {number} of {len(changes)} failed ({change}): {error_text(exc)}; "
+                f"the {number - 1} change(s) before it were made, "
                 "run `lab-etl governance plan` to see what remains"
             ) from exc
         failures = response.get("Failures") or []

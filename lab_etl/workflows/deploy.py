@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lab_etl.aws import aws_client
+from lab_etl.aws import aws_client, error_code, error_text
 from lab_etl.errors import ConfigError, LabEtlError
 from lab_etl.workflows import render
 from lab_etl.workflows.model import Workflow
@@ -195,12 +195,9 @@ class _Deployer:
         try:
             return getattr(self.client(service), operation)(**kwargs)
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if error.get("Code") in missing:
+            if error_code(exc) in missing:
                 return None
-            raise DeployError(
-                f"{resource}: {service}.{operation} failed: {error.get('Code')}: {error.get('Message')}"
-            ) from exc
+            raise DeployError(f"{resource}: {service}.{operation} failed: {error_text(exc)}") from exc
         except BotoCoreError as exc:
             raise DeployError(f"{resource}: {service}.{operation} failed: {exc}") from exc
 
