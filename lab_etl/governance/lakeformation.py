@@ -595,31 +595,25 @@ def _tag_changes(policy: Policy, state: State) -> Iterator[Change]:
     for assignment in policy.tag_assignments:
         current = state.tags.get(assignment.target, {})
         wanted = assignment.tags
-        stale = {k: v for k, v in current.items() if k not in wanted}
+        stale = {k: v.split(",") for k, v in current.items() if k not in wanted}
         if stale:
-            yield Change(
-                "remove_tags",
-                assignment.target,
-                ", ".join(f"{k}={v}" for k, v in stale.items()),
-                "remove_lf_tags_from_resource",
-                {
-                    "Resource": assignment.resource,
-                    "LFTags": [{"TagKey": k, "TagValues": v.split(",")} for k, v in stale.items()],
-                },
-            )
+            yield _tags_change("remove_tags", "remove_lf_tags_from_resource", assignment, stale)
         if any(current.get(k) != v for k, v in wanted.items()):
             # All the target's tags are sent, not just the changed ones: adding replaces a key's value on
             # Lake Formation, and moto replaces the whole set, so both end up with exactly these.
-            yield Change(
-                "assign_tags",
-                assignment.target,
-                ", ".join(f"{k}={v}" for k, v in wanted.items()),
-                "add_lf_tags_to_resource",
-                {
-                    "Resource": assignment.resource,
-                    "LFTags": [{"TagKey": k, "TagValues": [v]} for k, v in wanted.items()],
-                },
+            yield _tags_change(
+                "assign_tags", "add_lf_tags_to_resource", assignment, {k: [v] for k, v in wanted.items()}
             )
+
+
+def _tags_change(action: Action, operation: str, assignment: TagAssignment, tags: Mapping[str, list[str]]) -> Change:
+    return Change(
+        action,
+        assignment.target,
+        ", ".join(f"{k}={','.join(values)}" for k, values in tags.items()),
+        operation,
+        {"Resource": assignment.resource, "LFTags": [{"TagKey": k, "TagValues": v} for k, v in tags.items()]},
+    )
 
 
 def _grant_changes(policy: Policy, state: State) -> Iterator[Change]:
