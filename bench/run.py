@@ -182,7 +182,9 @@ def measure(
     landing_generator.check(manifest)
     log.info("landing: %d plates, %.1f MB, generated in %.1f s", plates, manifest.bytes / 1e6, generate_s)
 
-    floor = io_floor(landing, work / f"floor_warehouse_{plates}x{plate_format}", master)
+    floor_warehouse = work / f"floor_warehouse_{plates}x{plate_format}"
+    shutil.rmtree(floor_warehouse, ignore_errors=True)
+    floor = io_floor(landing, floor_warehouse, master)
     floor_s, files = float(floor["floor_s"]), int(floor["files"])
     log.info("floor (own process, after a %.1f s warm-up): %d files in %.1f s", floor["warmup_s"], files, floor_s)
 
@@ -290,6 +292,10 @@ def main() -> int:
             f"{r['pipeline_over_floor']:10.2f} {r['baseline_over_pipeline']:11.3f} {r['incremental_over_full']:9.3f}"
         )
         print(f"        full rebuild by step (s): {r['full_rebuild_steps']}")
+    ratio = new_plate_cost_ratio(runs)
+    if ratio is not None:
+        measured = sorted(r["plates"] for r in runs)
+        print(f"one new plate at {measured[-1]} plates over one new plate at {measured[0]}: {ratio}")
     if args.json:
         print(
             json.dumps(
@@ -321,8 +327,6 @@ def new_plate_cost_ratio(runs: list[dict[str, Any]]) -> float | None:
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
