@@ -17,7 +17,10 @@ keys when the table is large). What a run legitimately changes is left out or no
   of lab_etl that changes no parser changes no reading.
 
 ``lab_bronze.dq_results`` is the gates' bookkeeping: only what an expectation is and its verdict on the batch are
-compared (see :data:`STABLE_COLUMNS`); the sample of offending values a gate keeps depends on row order.
+compared (see :data:`STABLE_COLUMNS`); the sample of offending values a gate keeps depends on row order. Its
+element counts are kept: a gate that saw other rows validated another batch. ``lab_bronze.run_plates`` (which
+plates each step touched) is compared in full: a rewrite that passes the plates in memory instead changes that
+table, and the stored summaries must then be refreshed on purpose, with the reason in the commit.
 
 The stored expectations live in ``tests/data/expected/``, one JSON file per landing (:data:`LANDINGS`):
 ``demo`` (``examples/landing``) and ``bench`` (a small landing written by ``bench/generate.py`` at run time).

@@ -8,6 +8,7 @@ The demo landing is compared in tests/analyst/test_demo_expected_rows.py, on the
 from __future__ import annotations
 
 import copy
+import doctest
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,11 @@ def test_stored_summaries_cover_every_contract_table() -> None:
         # the demo and bench landings both fill the instrument, layout and gold tables
         for table in ("instrument_readings", "plate_layouts", "plate_results", "plate_qc", "assay_results_flat"):
             assert stored["tables"][table]["rows"] > 0, (name, table)
+
+
+def test_docstring_examples_hold() -> None:
+    result = doctest.testmod(expected_rows)
+    assert result.failed == 0 and result.attempted >= 2
 
 
 def test_canonical_cells_ignore_last_bits_places_and_bytes() -> None:
