@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import is_digits, parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label, smallest_plate_format
 
 #: Header keys that describe one plate read; every other key (instrument, software) carries over.
@@ -79,17 +80,14 @@ class MethodicalMindParser(InstrumentParser):
 
     def sniff(self, head: str) -> bool:
         """A ``====Data====`` marker line below MSD header keys such as ``Barcode1`` or ``Det Param``."""
-        try:
-            has_keys = False
-            for line in head.splitlines()[:120]:
-                stripped = line.strip()
-                if stripped.startswith(("Barcode1", "Det Param", "Stack ID", "Spots Per Well")):
-                    has_keys = True
-                elif stripped.startswith("===") and stripped.strip("=") == "Data":
-                    return has_keys
-            return False
-        except Exception:  # sniff must never raise
-            return False
+        has_keys = False
+        for line in head.splitlines()[:120]:
+            stripped = line.strip()
+            if stripped.startswith(("Barcode1", "Det Param", "Stack ID", "Spots Per Well")):
+                has_keys = True
+            elif stripped.startswith("===") and stripped.strip("=") == "Data":
+                return has_keys
+        return False
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         """Yield one luminescence reading per well x spot of every plate block."""
@@ -293,7 +291,7 @@ def _column_numbers(line: str) -> dict[int, int]:
         text = cell.strip()
         if not text:
             continue
-        if not _is_digits(text) or int(text) in columns.values():
+        if not is_digits(text) or int(text) in columns.values():
             return {}  # not a list of distinct column numbers
         columns[position] = int(text)
     return columns
@@ -303,7 +301,7 @@ def _int(text: str | None) -> int | None:
     if text is None:
         return None
     digits = text.strip()
-    return int(digits) if _is_digits(digits) else None
+    return int(digits) if is_digits(digits) else None
 
 
 def _spots_per_well(header: dict[str, str]) -> int | None:
@@ -329,26 +327,12 @@ def _plate_format(header: dict[str, str], rows: int, columns: int) -> int:
 def _read_at(text: str) -> datetime | None:
     """``09/08/2023<TAB>13:39:33 EDT`` (month first) -> a datetime, zone-aware when the zone is known."""
     parts = text.split()
-    if len(parts) < 2:
-        return None
-    try:
-        month, day, year = (int(part) for part in parts[0].split("/"))
-        if month > 12:
-            month, day = day, month
-        clock = [int(piece) for piece in parts[1].split(":")]
-        moment = datetime(
-            year, month, day, clock[0], clock[1] if len(clock) > 1 else 0, clock[2] if len(clock) > 2 else 0
-        )
-    except (ValueError, IndexError):
+    moment = parse_timestamp(" ".join(parts[:2]), day_first=False) if len(parts) >= 2 else None
+    if moment is None:
         return None
     if len(parts) > 2 and parts[2].upper() in _ZONES:
         moment = moment.replace(tzinfo=timezone(timedelta(hours=_ZONES[parts[2].upper()])))
     return moment
-
-
-def _is_digits(text: str) -> bool:
-    """Plain ASCII digits only (``str.isdigit`` also accepts superscripts such as ``²``)."""
-    return text.isascii() and text.isdecimal()
 
 
 PARSER = MethodicalMindParser()

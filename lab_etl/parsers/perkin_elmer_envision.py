@@ -37,6 +37,7 @@ from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import first_number, parse_datetime
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 #: lines that start the protocol/footer part of an export (after the last plate block)
@@ -44,21 +45,10 @@ _FOOTER_TITLES = ("Basic assay information", "Protocol information", "Exported w
 #: header words that start the plate information table, per field separator
 _PLATE_HEADERS = {",": "Plate,Repeat,Barcode", ";": "Plate;Repeat;Barcode", "\t": "Plate\tRepeat\tBarcode"}
 _CWL_RE = re.compile(r"CWL\s*=\s*(\d+(?:[.,]\d+)?)\s*nm", re.IGNORECASE)
-_LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _ABSORBANCE_LABEL_RE = re.compile(r"^A(\d{3})\b|\babs(?:orbance)?\b.*?(\d{3})", re.IGNORECASE)
 _LABEL_REPEAT_RE = re.compile(r"\(\d+\)\s*$")
 _TITLE_UNIT_RE = re.compile(r"\(([^()]*)\)\s*$")
 _DETECTOR_RE = re.compile(r"De=(\S+)")
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-)
 #: first digit of an EnVision label id -> the detection technology of the label
 _TECHNOLOGY_BY_LABEL_ID = {
     "2": "absorbance",
@@ -319,13 +309,6 @@ def _clean_text(value: str) -> str:
     return value.strip().strip('"').strip()
 
 
-def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    match = _LEADING_NUMBER_RE.match(text)
-    return float(match.group(1).replace(",", ".")) if match else None
-
-
 def _filter_wavelength(footer: _Footer, filter_name: str | None) -> float | None:
     """The centre wavelength of a named filter (longpass cut-offs are no read wavelength)."""
     if not filter_name:
@@ -363,15 +346,15 @@ def _describe_read(block: _PlateBlock, footer: _Footer) -> _Read:
     detector_match = _DETECTOR_RE.search(measinfo)
     detector = detector_match.group(1) if detector_match else ""
     measurement = _measurement_of(label, settings, measinfo)
-    excitation = _number(settings.get("excitation wavelength")) or _filter_wavelength(
+    excitation = first_number(settings.get("excitation wavelength")) or _filter_wavelength(
         footer, settings.get("exc. filter")
     )
     if detector == "2nd":
-        emission = _number(settings.get("2nd emission wavelength")) or _filter_wavelength(
+        emission = first_number(settings.get("2nd emission wavelength")) or _filter_wavelength(
             footer, settings.get("2nd ems. filter")
         )
     else:
-        emission = _number(settings.get("emission wavelength")) or _filter_wavelength(
+        emission = first_number(settings.get("emission wavelength")) or _filter_wavelength(
             footer, settings.get("ems. filter")
         )
     unit_match = _TITLE_UNIT_RE.search(block.title)
@@ -396,16 +379,6 @@ def _describe_read(block: _PlateBlock, footer: _Footer) -> _Read:
     )
 
 
-def _parse_date(text: str) -> datetime | None:
-    text = text.strip()
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
-
-
 def _plate_ids(blocks: list[_PlateBlock], stem: str) -> dict[str, str]:
     """Plate number -> plate id: the barcode when the file has one, else the file stem (numbered when several)."""
     barcodes: dict[str, str] = {}
@@ -426,10 +399,13 @@ def _plate_ids(blocks: list[_PlateBlock], stem: str) -> dict[str, str]:
 
 
 def _stated_format(footer: _Footer) -> int | None:
-    wells = _number(footer.values.get("number of the wells in the plate"))
+    wells = first_number(footer.values.get("number of the wells in the plate"))
     if wells is None:
         return None
-    rows, columns = _number(footer.values.get("number of rows")), _number(footer.values.get("number of columns"))
+    rows, columns = (
+        first_number(footer.values.get("number of rows")),
+        first_number(footer.values.get("number of columns")),
+    )
     if int(wells) in GEOMETRY:
         return int(wells)
     if rows and columns:
@@ -559,7 +535,7 @@ def _readings(blocks: list[_PlateBlock], footer: _Footer, delimiter: str, stem: 
         plate_id = plate_ids[block.info.get("plate", "")]
         series = (plate_id, read.measurement, read.channel)
         read_numbers[series] += 1
-        read_at = _parse_date(block.info.get("measurement date", ""))
+        read_at = parse_datetime(block.info.get("measurement date", ""))
         start = first_read_at.setdefault(series, read_at)
         # plate repeats and kinetic cycles are reads of one series, timed from the series' first read
         repeated = measured_times[series] > 1

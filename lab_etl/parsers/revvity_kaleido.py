@@ -26,17 +26,15 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import first_number, parse_datetime
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 _RESULT_TITLE_RE = re.compile(r"^Results? for\s+(.+?)\s*$")
-_LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _GRID_HEADER_RE = re.compile(r"^([,;\t])0?1\1")
-_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M")
 _METADATA_TITLES = ("Measurement Basic Information", "Measurement Information")
 _DEFAULT_UNIT = {"absorbance": "AU", "fluorescence": "RFU", "luminescence": "RLU", "alphascreen": "counts"}
 
@@ -263,29 +261,6 @@ def _measurement_of(operation: str) -> str:
     return words or "signal"
 
 
-def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    match = _LEADING_NUMBER_RE.match(text)
-    return float(match.group(1).replace(",", ".")) if match else None
-
-
-def _parse_date(text: str) -> datetime | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
-
-
 @dataclass
 class _Read:
     measurement: str
@@ -297,8 +272,10 @@ class _Read:
 def _describe_read(block: _ResultBlock, metadata: _Metadata) -> _Read:
     measurement = _measurement_of(block.operation)
     settings = metadata.operations.get(block.operation, {})
-    excitation = _number(block.descriptor.get("exc wl / filter")) or _number(settings.get("excitation wavelength [nm]"))
-    emission = _number(block.descriptor.get("ems wl")) or _number(settings.get("emission wavelength [nm]"))
+    excitation = first_number(block.descriptor.get("exc wl / filter")) or first_number(
+        settings.get("excitation wavelength [nm]")
+    )
+    emission = first_number(block.descriptor.get("ems wl")) or first_number(settings.get("emission wavelength [nm]"))
     if measurement == "absorbance":
         channel = f"{excitation:g}" if excitation is not None else measurement
         return _Read(measurement, channel, excitation, None)
@@ -310,7 +287,7 @@ def _describe_read(block: _ResultBlock, metadata: _Metadata) -> _Read:
 
 
 def _plate_format(block: _ResultBlock, metadata: _Metadata, rows: list[int]) -> int:
-    stated = _number(metadata.values.get("plate type name"))
+    stated = first_number(metadata.values.get("plate type name"))
     if stated is not None and int(stated) in GEOMETRY:
         return int(stated)
     try:
@@ -358,13 +335,15 @@ def _readings(
         series_sizes[(plate_id, read.measurement, read.channel)] += 1
     read_numbers: dict[tuple[str, str, str], int] = defaultdict(int)
     serial = metadata.values.get("instrument serial number") or None
-    read_at = _parse_date(metadata.values.get("measurement started", "") or metadata.values.get("measurement date", ""))
-    interval = _number(metadata.values.get("start plate repeat each [s]"))
+    read_at = parse_datetime(
+        metadata.values.get("measurement started", "") or metadata.values.get("measurement date", "")
+    )
+    interval = first_number(metadata.values.get("start plate repeat each [s]"))
     decimal_comma = delimiter != ","
     for plate_id, block, read in zip(plate_ids, blocks, reads, strict=True):
         series = (plate_id, read.measurement, read.channel)
         read_numbers[series] += 1
-        repeat = _number(block.descriptor.get("repeat") or block.descriptor.get("platerepeat"))
+        repeat = first_number(block.descriptor.get("repeat") or block.descriptor.get("platerepeat"))
         elapsed = None
         if series_sizes[series] > 1 and interval and repeat is not None:
             elapsed = (repeat - 1) * interval
