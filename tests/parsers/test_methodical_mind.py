@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -247,37 +245,3 @@ def test_non_numeric_cells_are_kept_with_a_flag() -> None:
     keys = by_key(parse(text.encode()))
     assert keys[("P1", "A01", "luminescence", spot(1), 1)].flag == "missing"
     assert keys[("P1", "A02", "luminescence", spot(1), 1)].flag == "overflow"
-
-
-# ----------------------------------------------------------------------------- property: only ParseError
-_SEEDS = [path.read_bytes() for path in files("methodical_mind")]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        position = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "delete":
-            del data[position : position + draw(st.integers(1, 40))]
-        elif kind == "insert":
-            extra = st.binary(min_size=1, max_size=12) | st.sampled_from([b"\t", b"\n", b":", b"=", b"\\t"])
-            data[position:position] = draw(extra)
-        elif kind == "replace" and data:
-            data[position] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.txt"))
-    except ParseError:
-        return
-    assert len({r.key for r in readings}) == len(readings)

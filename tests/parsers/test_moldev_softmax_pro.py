@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, decode_text, head_text
@@ -522,49 +520,3 @@ def test_unknown_plate_size_is_explained() -> None:
     text = _kinetic_plate_format().replace("\t12\t96\t", "\t12\t97\t")
     with pytest.raises(ParseError, match="'97' is not a plate size"):
         _parse_text(text)
-
-
-# --- property test -----------------------------------------------------------------------------------------------
-
-SEEDS = [
-    _file(UTF8_FILE).read_bytes(),
-    _file(UTF16_FILE).read_bytes(),
-    _file("abs_endpoint_plates.txt").read_bytes(),
-    _kinetic_time_format().encode("utf-8"),
-    _kinetic_plate_format().encode("utf-8"),
-    decode_text(_file("MD_SMP_absorbance_endpoint_partial_plate_example03.txt").read_bytes()).encode("utf-8"),
-]
-
-
-@st.composite
-def mutated_files(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["delete", "insert", "replace", "drop_line", "duplicate_line"]))
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "delete":
-            del data[at : at + draw(st.integers(1, 200))]
-        elif kind == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=20) | st.sampled_from([b"\t", b"\n", b"~End\n", b"\r"]))
-        elif kind == "replace" and data:
-            data[at] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\n")
-            index = draw(st.integers(0, len(lines) - 1))
-            if kind == "drop_line":
-                del lines[index]
-            else:
-                lines.insert(index, lines[index])
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_files())
-def test_mutated_files_raise_only_parse_errors(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.txt"))
-    except ParseError as error:
-        assert error.reason
-        return
-    assert len({r.key for r in readings}) == len(readings)
