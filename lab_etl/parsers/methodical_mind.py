@@ -46,6 +46,8 @@ _PLATE_KEYS = {
     "Assays",
     "Visible Spots",
 }
+#: Header keys only an MSD export starts lines with.
+_HEADER_MARKS = ("Barcode1", "Det Param", "Stack ID", "Spots Per Well")
 #: North American zone names MSD workstations write after the read time.
 _ZONES = {
     "UTC": 0,
@@ -83,7 +85,7 @@ class MethodicalMindParser(InstrumentParser):
         has_keys = False
         for line in head.splitlines()[:120]:
             stripped = line.strip()
-            if stripped.startswith(("Barcode1", "Det Param", "Stack ID", "Spots Per Well")):
+            if stripped.startswith(_HEADER_MARKS):
                 has_keys = True
             elif stripped.startswith("===") and stripped.strip("=") == "Data":
                 return has_keys
@@ -107,6 +109,11 @@ class _Parse:
         self.block = 0
 
     def readings(self) -> Iterator[Reading]:
+        if self.blocks == 0 and any(line.strip().startswith(_HEADER_MARKS) for line in self.lines):
+            raise ParseError(
+                "the file has an MSD plate header but no '==========Data====' table: it holds no measurement data",
+                self.source,
+            )
         if self.blocks == 0:
             raise ParseError(
                 "no '==========Data====' line: this is not a Methodical Mind plate export, or its data was cut off",

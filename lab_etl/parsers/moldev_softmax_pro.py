@@ -128,6 +128,13 @@ class SoftMaxProParser(InstrumentParser):
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         blocks, saved_at = _split_blocks(lines, name)
         plates = [block for block in blocks if block.kind == "Plate"]
+        if not plates:
+            kinds = ", ".join(sorted({block.kind for block in blocks})) or "none"
+            raise ParseError(
+                f"the file has no measurement data: it holds no 'Plate:' section (blocks: {kinds}); export the plate "
+                "data from SoftMax Pro, not only notes or group tables",
+                name,
+            )
         headers = [_parse_header(block, name) for block in plates]
         seen: dict[str, int] = {}
         for header, block in zip(headers, plates, strict=True):
@@ -191,6 +198,13 @@ def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime
             "line closes it): the export is truncated; export it again from SoftMax Pro",
             source,
             current.start + 1,
+        )
+    if not blocks and declared:
+        raise ParseError(
+            f"the file has no measurement data: nothing follows its '##BLOCKS= {declared}' line (no 'Plate:' "
+            "section); export the plate data from SoftMax Pro again",
+            source,
+            index + 1,
         )
     if len(blocks) < declared:
         raise ParseError(

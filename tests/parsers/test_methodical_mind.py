@@ -42,7 +42,7 @@ def test_same_values_as_allotropy(path: Path) -> None:
 
 
 def test_every_real_file_is_covered() -> None:
-    assert len(files("methodical_mind")) == 5
+    assert len(files("methodical_mind")) == 6
 
 
 # ----------------------------------------------------------------------------- golden facts
@@ -245,3 +245,49 @@ def test_non_numeric_cells_are_kept_with_a_flag() -> None:
     keys = by_key(parse(text.encode()))
     assert keys[("P1", "A01", "luminescence", spot(1), 1)].flag == "missing"
     assert keys[("P1", "A02", "luminescence", spot(1), 1)].flag == "overflow"
+
+
+# ----------------------------------------------------------------------------- multi-spot layouts, any spot count
+UNPADDED = FOLDER / "multi_spot_10_unpadded.txt"
+
+
+def _with_spots(spots: int) -> bytes:
+    """The unpadded 10-spot export cut to its first ``spots`` lines per plate row, typed ``96 Multi-Spot <spots>``."""
+    kept: list[str] = []
+    stage, spot = "header", 0  # header -> columns (the column-number line) -> table -> after
+    for line in UNPADDED.read_text().split("\n"):
+        if line.startswith("=========="):
+            stage = "columns" if line.startswith("==========Data") else "after"
+        elif stage == "columns":
+            stage = "table"
+        elif stage == "table":
+            spot = 1 if line[:1].isalpha() else spot + 1
+            if spot > spots:
+                continue
+        kept.append(line.replace("96 Multi-Spot 10", f"96 Multi-Spot {spots}"))
+    return "\n".join(kept).encode()
+
+
+def test_unpadded_multi_spot_export_reads_every_spot_of_every_row() -> None:
+    # no blank line between plate rows, no 'Spots Per Well' (the Type names the spot count), unpadded cells
+    readings = parse(UNPADDED.read_bytes(), UNPADDED.name)
+    ten = parse(TEN_SPOTS.read_bytes(), TEN_SPOTS.name)
+    assert [(r.well, r.channel, r.value) for r in readings] == [(r.well, r.channel, r.value) for r in ten]
+    assert {r.channel for r in readings} == {spot(n) for n in range(1, 11)}
+
+
+@pytest.mark.parametrize("spots", [1, 2, 4, 7])
+def test_any_number_of_spots_per_well(spots: int, tmp_path: Path) -> None:
+    path = tmp_path / f"spots_{spots}.txt"
+    path.write_bytes(_with_spots(spots))
+    readings = parse(path.read_bytes(), path.name)
+    rows = {r.row_index for r in readings}
+    assert len(readings) == len(rows) * 12 * spots
+    assert {r.channel for r in readings} == {spot(n) for n in range(1, spots + 1)}
+    assert native_pairs(path, PARSER) == allotropy_pairs(path, "methodical_mind")
+
+
+def test_a_header_without_data_says_there_is_no_measurement() -> None:
+    data = UNPADDED.read_bytes()
+    with pytest.raises(ParseError, match="no measurement data"):
+        parse(data[: data.index(b"==========Data")], UNPADDED.name)
