@@ -27,7 +27,6 @@ rows A, E, I, M); bare grids must cover the whole plate the protocol names.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
-from lab_etl.parsers.utils import first_number, parse_datetime
+from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 #: lines that start the protocol/footer part of an export (after the last plate block)
@@ -145,12 +144,6 @@ def _find_delimiter(lines: list[str]) -> str | None:
     return None
 
 
-def _cells(line: str, delimiter: str) -> list[str]:
-    if '"' in line:
-        return next(csv.reader([line], delimiter=delimiter))
-    return line.split(delimiter)
-
-
 def _is_title(line: str, delimiter: str) -> bool:
     """A section title: text without a field separator (trailing separators aside)."""
     stripped = line.strip().rstrip(delimiter).strip()
@@ -202,8 +195,8 @@ def _read_block(lines: list[str], index: int, delimiter: str, name: str) -> tupl
         raise ParseError(
             "'Plate information' is not followed by its 'Plate,Repeat,Barcode,...' header", name, title_line
         )
-    header = _cells(lines[index + 1], delimiter)
-    values = _cells(lines[index + 2], delimiter)
+    header = split_cells(lines[index + 1], delimiter)
+    values = split_cells(lines[index + 2], delimiter)
     if not lines[index + 2].strip() or len(values) < 3:
         raise ParseError("the plate information row under the header is missing", name, index + 3)
     info = {key.strip().lower(): value.strip() for key, value in zip(header, values, strict=False) if key.strip()}
@@ -254,7 +247,7 @@ def _read_data(lines: list[str], index: int, delimiter: str, block: _PlateBlock,
         line = lines[index]
         if not line.strip() or _is_title(line, delimiter):
             break
-        cells = _cells(line, delimiter)
+        cells = split_cells(line, delimiter)
         if block.row_labels is not None:
             block.row_labels.append(cells[0].strip())
             cells = cells[1:]
@@ -265,7 +258,7 @@ def _read_data(lines: list[str], index: int, delimiter: str, block: _PlateBlock,
 
 
 def _trimmed_cells(line: str, delimiter: str) -> list[str]:
-    cells = _cells(line, delimiter)
+    cells = split_cells(line, delimiter)
     if len(cells) > 1 and line.rstrip().endswith(delimiter) and not cells[-1].strip():
         cells = cells[:-1]
     return cells
@@ -283,7 +276,7 @@ def _read_footer(lines: list[str], start: int, delimiter: str) -> _Footer:
         if stripped.startswith("Exported with "):
             footer.exported_with = stripped[len("Exported with ") :].rstrip(delimiter)
             continue
-        cells = _cells(stripped, delimiter)
+        cells = split_cells(stripped, delimiter)
         key = cells[0].strip().rstrip(":").strip()
         value = next((cell.strip() for cell in reversed(cells[1:]) if cell.strip()), "")
         if len(cells) == 1 or not any(cell.strip() for cell in cells[1:]):

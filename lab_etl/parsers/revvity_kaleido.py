@@ -21,7 +21,6 @@ and a file holding only imaging results is refused with a :class:`ParseError` sa
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
-from lab_etl.parsers.utils import first_number, parse_datetime
+from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 _RESULT_TITLE_RE = re.compile(r"^Results? for\s+(.+?)\s*$")
@@ -121,12 +120,6 @@ def _find_delimiter(lines: list[str]) -> str | None:
     return None
 
 
-def _cells(line: str, delimiter: str) -> list[str]:
-    if '"' in line:
-        return next(csv.reader([line], delimiter=delimiter))
-    return line.split(delimiter)
-
-
 def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_ResultBlock], int | None]:
     """Every results grid before the metadata, and the index where the metadata starts (None when absent)."""
     blocks: list[_ResultBlock] = []
@@ -146,8 +139,8 @@ def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_Re
         elif first.startswith("Barcode:"):
             descriptor = _v2_descriptor(line, delimiter)
         elif first == "Barcode" and index + 1 < len(lines):
-            header = [cell.strip().lower() for cell in _cells(line, delimiter)]
-            values = _cells(lines[index + 1], delimiter)
+            header = [cell.strip().lower() for cell in split_cells(line, delimiter)]
+            values = split_cells(lines[index + 1], delimiter)
             descriptor = {key: value.strip() for key, value in zip(header, values, strict=False) if key}
             index += 1
         elif _GRID_HEADER_RE.match(line):
@@ -166,7 +159,7 @@ def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_Re
 def _v2_descriptor(line: str, delimiter: str) -> dict[str, str]:
     """``Barcode: X, PlateRepeat: 1, WellRepeat: 1, AnalysisParameter: ...`` as lowercase keys."""
     descriptor: dict[str, str] = {}
-    for part in _cells(line, delimiter):
+    for part in split_cells(line, delimiter):
         key, _, value = part.partition(":")
         if key.strip():
             descriptor[key.strip().lower()] = value.strip()
@@ -176,7 +169,7 @@ def _v2_descriptor(line: str, delimiter: str) -> dict[str, str]:
 def _read_grid(
     lines: list[str], index: int, delimiter: str, operation: str, descriptor: dict[str, str], name: str
 ) -> tuple[_ResultBlock, int]:
-    header = [cell.strip() for cell in _cells(lines[index], delimiter)[1:]]
+    header = [cell.strip() for cell in split_cells(lines[index], delimiter)[1:]]
     while header and not header[-1]:
         header.pop()
     if any(not number.isdigit() for number in header) or any(int(a) >= int(b) for a, b in pairwise(header)):
@@ -184,7 +177,7 @@ def _read_grid(
     block = _ResultBlock(operation, dict(descriptor), index + 1, [int(number) for number in header])
     index += 1
     while index < len(lines):
-        cells = _cells(lines[index], delimiter)
+        cells = split_cells(lines[index], delimiter)
         label = cells[0].strip()
         if not label or not label.isalpha() or len(label) > 2 or len(cells) < 2:
             break
@@ -199,7 +192,7 @@ def _read_metadata(lines: list[str], start: int, delimiter: str) -> _Metadata:
     settings: dict[str, str] | None = None
     index = start
     while index < len(lines):
-        cells = [cell.strip() for cell in _cells(lines[index], delimiter)]
+        cells = [cell.strip() for cell in split_cells(lines[index], delimiter)]
         key = cells[0].rstrip(":").strip() if cells else ""
         value = next((cell for cell in cells[1:] if cell), "")
         index += 1
@@ -227,10 +220,10 @@ def _read_platemap(lines: list[str], index: int, delimiter: str, metadata: _Meta
         index += 1
     if index >= len(lines):
         return index
-    columns = [cell.strip() for cell in _cells(lines[index], delimiter)[1:]]
+    columns = [cell.strip() for cell in split_cells(lines[index], delimiter)[1:]]
     index += 1
     while index < len(lines):
-        cells = _cells(lines[index], delimiter)
+        cells = split_cells(lines[index], delimiter)
         label = cells[0].strip()
         if not label.isalpha() or len(label) > 2:
             break

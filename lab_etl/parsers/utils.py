@@ -10,6 +10,7 @@ Every function returns ``None`` for text it cannot read; the caller decides whet
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from collections.abc import Iterable
@@ -212,6 +213,19 @@ def sniff_delimiter(sample: str, candidates: Iterable[str] = DELIMITERS, default
         return default
     best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] else default
+
+
+def split_cells(line: str, delimiter: str) -> list[str]:
+    """One line of a delimited export as cells; quoted cells (``"1,5"``) are read the CSV way, others split as they are.
+
+    Examples
+    --------
+    >>> split_cells("A,0.1,0.2", ","), split_cells('A;"1;5";2', ";")
+    (['A', '0.1', '0.2'], ['A', '1;5', '2'])
+    """
+    if '"' in line:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    return line.split(delimiter)
 
 
 def snake_case(text: str) -> str:
