@@ -12,13 +12,15 @@ Well``, ``Read Time``, ``Serial #``, ``Model``, ``SpotID``, an optional spot leg
     ==========Processing=== ...         <- instrument diagnostics until the next plate's header
 
 Some exports write ``\\t`` literally instead of a tab in header lines. Spots that are not on the plate
-(``<>`` in the legend) are written as empty lines and give no readings; an empty cell of a spot that
+(``<>`` in the legend) are written as empty lines and give no readings, or not written at all: then each row has
+one line per spot the legend shows, numbered by the legend; an empty cell of a spot that
 is on the plate is kept as a reading flagged ``missing``. One block per spot (``SpotID : 3``) is read
 as that spot. The values are ECL signal counts (luminescence).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar
@@ -28,6 +30,9 @@ from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default
 from lab_etl.parsers.utils import is_digits, parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label, smallest_plate_format
 
+#: Where the header keeps the spot legend's drawing (``Spot`` and ``Legend`` lines): ``<n>`` marks a spot on the
+#: plate, ``<>`` a position without one.
+_LEGEND = "Spot legend"
 #: Header keys that describe one plate read; every other key (instrument, software) carries over.
 _PLATE_KEYS = {
     "Stack ID",
@@ -45,6 +50,7 @@ _PLATE_KEYS = {
     "Comments",
     "Assays",
     "Visible Spots",
+    _LEGEND,
 }
 #: Header keys only an MSD export starts lines with.
 _HEADER_MARKS = ("Barcode1", "Det Param", "Stack ID", "Spots Per Well")
@@ -136,8 +142,12 @@ class _Parse:
             if ":" in line and not line.startswith("="):
                 key, _, value = line.replace("\\t", "\t").partition(":")
                 key, value = key.strip(), value.strip()
-                if key and value and "Digital_Signature" not in key:
+                if key in ("Spot", "Legend"):
+                    header[_LEGEND] = " ".join(filter(None, (header.get(_LEGEND), value)))
+                elif key and value and "Digital_Signature" not in key:
                     header[key] = value
+            elif _LEGEND in header and "<" in line and not line.split("\t", 1)[0].strip():
+                header[_LEGEND] += " " + line.strip()  # the legend drawing goes on under an empty key
 
     def _table(self, header: dict[str, str], number: int) -> Generator[Reading, None, int]:
         """Read the data table after the marker on line ``number``; return the line after it."""
@@ -196,6 +206,12 @@ class _Parse:
         plate_id = self._plate_id(header)
         stated_spots = _spots_per_well(header)
         spots = stated_spots or max(len(lines) for _, lines in groups)
+        spot_numbers = list(range(1, spots + 1))
+        on_plate = sorted({int(n) for n in re.findall(r"<(\d+)>", header.get(_LEGEND, ""))})
+        if on_plate and len(on_plate) < spots and {len(lines) for _, lines in groups} == {len(on_plate)}:
+            # some exports write no line at all for the spots the legend leaves out ('<>'): each row then has one
+            # line per spot on the plate, in spot order
+            spots, spot_numbers = len(on_plate), on_plate
         for label, spot_lines in groups:
             if len(spot_lines) != spots:
                 raise ParseError(
@@ -235,7 +251,8 @@ class _Parse:
             )
             for index in range(spots)
         ]
-        spot_numbers = [spot_id if spot_id and spots == 1 else index + 1 for index in range(spots)]
+        if spot_id and spots == 1:
+            spot_numbers = [spot_id]
         read_index = 1 + max((self.reads.get((plate_id, spot), 0) for spot in spot_numbers), default=0)
         for spot in spot_numbers:
             self.reads[(plate_id, spot)] = read_index

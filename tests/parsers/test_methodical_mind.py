@@ -42,7 +42,7 @@ def test_same_values_as_allotropy(path: Path) -> None:
 
 
 def test_every_real_file_is_covered() -> None:
-    assert len(files("methodical_mind")) == 6
+    assert len(files("methodical_mind")) == 7
 
 
 # ----------------------------------------------------------------------------- golden facts
@@ -291,3 +291,12 @@ def test_a_header_without_data_says_there_is_no_measurement() -> None:
     data = UNPADDED.read_bytes()
     with pytest.raises(ParseError, match="no measurement data"):
         parse(data[: data.index(b"==========Data")], UNPADDED.name)
+
+
+def test_spots_off_the_plate_may_have_no_line_at_all() -> None:
+    # the legend shows spots 1, 3, 8 and 10 on the plate; this export writes only their 4 lines per row (the real
+    # file writes 10, six of them empty): the spot numbers come from the legend, the readings are the same
+    unwritten = FOLDER / "multi_spot_absent_spots_unwritten.txt"
+    written = FOLDER / "methodical_test_4_missing_spots.txt"
+    assert parse(unwritten.read_bytes(), "plate.txt") == parse(written.read_bytes(), "plate.txt")
+    assert {r.channel for r in parse(unwritten.read_bytes())} == {spot(n) for n in (1, 3, 8, 10)}
