@@ -20,7 +20,6 @@ Mean V, Polarization, ...) are skipped. :mod:`lab_etl.parsers.agilent_gen5_csv` 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import PurePath
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
 VENDOR = "Agilent"
@@ -53,14 +53,6 @@ _HEADER_KEYS = {
     "Reader Serial Number:",
     "Reading Type",
 }
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d/%m/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +77,8 @@ class _Step:
 
 
 def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    head = text.split("/")[0].strip().split(" ")[0]
-    try:
-        number = float(head)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    """The number before any ``/`` and space: ``485/20`` -> 485, ``1.5E+03`` -> 1500 (no decimal comma)."""
+    return to_float(text.split("/")[0].strip().split(" ")[0]) if text else None
 
 
 def _fmt(number: float | None) -> str:
@@ -282,28 +268,9 @@ def _lookup(labels: dict[str, list[ReadChannel]], text: str) -> ReadChannel | No
     return next((c for c in candidates if c.step == step), None)
 
 
-def _seconds(text: str) -> float | None:
-    parts = text.strip().split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
-    total = 0.0
-    for number in numbers:
-        total = total * 60 + number
-    return total
-
-
 def _read_at(date: str | None, time: str | None) -> datetime | None:
-    if not date:
-        return None
-    stamp = f"{date.strip()} {(time or '0:00:00').strip()}".upper()
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(stamp, pattern)
-        except ValueError:
-            continue
-    return None
+    """The header's ``Date`` and ``Time`` as one datetime (midnight when the time is missing)."""
+    return parse_datetime(f"{date} {time or '0:00:00'}") if date else None
 
 
 def _stated(text: str | None) -> str | None:
@@ -593,7 +560,7 @@ def _table(
             continue  # a time point the run never reached: Gen5 writes it with blank wells
         if number == last_line and len(fields) < len(header) and len(block) > 2:
             raise ParseError("the file ends in the middle of a table row: it looks truncated", source, number)
-        axis = _number(fields[0]) if spectral else _seconds(fields[0])
+        axis = _number(fields[0]) if spectral else clock_seconds(fields[0])
         if axis is None:
             raise ParseError(f"'{fields[0]}' is not a {'wavelength' if spectral else 'time (h:mm:ss)'}", source, number)
         rows.append((len(rows) + 1, axis, fields))

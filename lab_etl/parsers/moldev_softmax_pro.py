@@ -32,6 +32,7 @@ from datetime import datetime
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, well_name
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,6 @@ _UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU"}
 _DATA_TYPES = ("Raw", "Reduced", "Both")
 _READ_TYPES = ("Endpoint", "Kinetic", "Spectrum")
 _FORMATS = ("PlateFormat", "TimeFormat")
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d/%m/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,30 +90,8 @@ def _int(text: str, default: int | None = None) -> int | None:
         return default
 
 
-def _float(text: str) -> float | None:
-    try:
-        number = float(text.replace(",", "."))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _nm(number: float | None) -> str:
     return "" if number is None else f"{number:g}"
-
-
-def _seconds(label: str) -> float | None:
-    """``HH:MM:SS``, ``MM:SS`` or plain seconds to seconds; None when the label is no time."""
-    parts = label.split(":")
-    if len(parts) > 3:
-        return None
-    total = 0.0
-    for part in parts:
-        number = _float(part)
-        if number is None:
-            return None
-        total = total * 60 + number
-    return total
 
 
 def _is_blank(line: str) -> bool:
@@ -158,6 +128,13 @@ class SoftMaxProParser(InstrumentParser):
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         blocks, saved_at = _split_blocks(lines, name)
         plates = [block for block in blocks if block.kind == "Plate"]
+        if not plates:
+            kinds = ", ".join(sorted({block.kind for block in blocks})) or "none"
+            raise ParseError(
+                f"the file has no measurement data: it holds no 'Plate:' section (blocks: {kinds}); export the plate "
+                "data from SoftMax Pro, not only notes or group tables",
+                name,
+            )
         headers = [_parse_header(block, name) for block in plates]
         seen: dict[str, int] = {}
         for header, block in zip(headers, plates, strict=True):
@@ -222,6 +199,13 @@ def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime
             source,
             current.start + 1,
         )
+    if not blocks and declared:
+        raise ParseError(
+            f"the file has no measurement data: nothing follows its '##BLOCKS= {declared}' line (no 'Plate:' "
+            "section); export the plate data from SoftMax Pro again",
+            source,
+            index + 1,
+        )
     if len(blocks) < declared:
         raise ParseError(
             f"the file declares {declared} blocks ('##BLOCKS= {declared}') but holds only {len(blocks)}: the export "
@@ -236,13 +220,7 @@ def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime
 
 
 def _saved_at(line: str) -> datetime | None:
-    text = line.split("Date Last Saved:", 1)[1].strip()
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(line.split("Date Last Saved:", 1)[1])
 
 
 def _parse_header(block: _Block, source: str) -> PlateHeader:
@@ -299,7 +277,11 @@ def _parse_header(block: _Block, source: str) -> PlateHeader:
     scan: list[float] = []
     if read_type == "Spectrum":
         scan = _scan_wavelengths(get(11 + offset), get(12 + offset), get(13 + offset), name, source, line)
-        channels = [_scan_channel(measurement, get(22 + offset), _float(get(23 + offset)), emission, excitation)]
+        channels = [
+            _scan_channel(
+                measurement, get(22 + offset), to_float(get(23 + offset), decimal_comma=True), emission, excitation
+            )
+        ]
     else:
         declared = _int(get(14 + offset), 1) or 1
         if not emission and not absorbance and declared == 1:
@@ -321,7 +303,7 @@ def _wavelengths(text: str, plate: str, source: str, line: int) -> list[float | 
     """A Plate line's space-separated wavelength list; 0 (luminescence without a filter) becomes None."""
     found: list[float | None] = []
     for part in text.split():
-        number = _float(part)
+        number = to_float(part, decimal_comma=True)
         if number is None:
             raise ParseError(f"plate '{plate}': wavelength '{part}' on the Plate line is not a number", source, line)
         found.append(number or None)
@@ -344,7 +326,11 @@ def _read_channels(measurement: str, emission: list[float | None], excitation: l
 def _scan_wavelengths(
     start_text: str, end_text: str, step_text: str, plate: str, source: str, line: int
 ) -> list[float]:
-    start, end, step = _float(start_text), _float(end_text), _float(step_text)
+    start, end, step = (
+        to_float(start_text, decimal_comma=True),
+        to_float(end_text, decimal_comma=True),
+        to_float(step_text, decimal_comma=True),
+    )
     if start is None or end is None or not step or (end - start) / step < 0:
         raise ParseError(
             f"plate '{plate}': a spectrum read needs start, end and step wavelengths on the Plate line, found "
@@ -440,9 +426,9 @@ class _PlateReadings:
         header = self.header
         wavelength_nm, excitation_nm, elapsed_s = channel.wavelength_nm, channel.excitation_nm, None
         if header.read_type == "Kinetic":
-            elapsed_s = _seconds(label) if label else None
+            elapsed_s = clock_seconds(label, decimal_comma=True) if label else None
         elif header.read_type == "Spectrum":
-            point_nm = _float(label) if label else None
+            point_nm = to_float(label, decimal_comma=True) if label else None
             if point_nm is None and read_index <= len(header.scan_nm):
                 point_nm = header.scan_nm[read_index - 1]
             if channel.sweeps_excitation:

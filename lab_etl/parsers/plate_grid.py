@@ -28,10 +28,10 @@ import csv
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.utils import parse_timestamp, snake_case
 from lab_etl.plates import GEOMETRY, row_label, well_name
 
 #: columns of a grid -> plate format (every standard format has a distinct column count)
@@ -119,56 +119,6 @@ _TIME_RE = re.compile(
 _UNIT_RE = re.compile(r"[\[(]([^\])]{1,12})[\])]")
 #: a label line naming the plate of the grids that follow ("Plate 2", "Plate: BC-0001", "Plate #3")
 _PLATE_LABEL_RE = re.compile(r"^plate\s*(?:#|no\.?|id)?\s*[:=]?\s*(\S.*)$", re.IGNORECASE)
-_SNAKE_RE = re.compile(r"[^0-9a-z]+")
-_DATE_RE = re.compile(
-    r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
-)
-
-
-def snake_case(text: str) -> str:
-    """Lowercase snake case of a header or label: ``'RT-MS'`` -> ``'rt_ms'``, ``'Final Conc.'`` -> ``'final_conc'``."""
-    return _SNAKE_RE.sub("_", text.lower()).strip("_")
-
-
-def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | None:
-    """Parse the date/time spellings instrument software writes; ``None`` when the text is no date.
-
-    ISO (``2024-01-31 10:00:00``), ``31.01.2024 10:00`` (dot = day first), and slashed dates with an
-    optional 12-hour clock (``4/19/2018 6:37 PM``). For slashed dates a first number > 12 means day first,
-    a second > 12 month first; otherwise ``day_first`` decides (default: month first, as US software writes).
-    """
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    match = _DATE_RE.match(text)
-    if not match:
-        return None
-    first, separator, second, third, hour, minute, sec, meridiem = match.groups()
-    a, b, c = int(first), int(second), int(third)
-    if len(first) == 4:
-        year, month, day = a, b, c
-    else:
-        year = c + 2000 if c < 100 else c
-        if separator == "." or a > 12:
-            is_day_first = True
-        elif b > 12:
-            is_day_first = False
-        else:
-            is_day_first = bool(day_first)
-        day, month = (a, b) if is_day_first else (b, a)
-    h = int(hour) if hour else 0
-    if meridiem:
-        if h > 12:
-            return None
-        h = h % 12 + (12 if meridiem in "Pp" else 0)
-    try:
-        return datetime(year, month, day, h, int(minute or 0), int(sec or 0))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,12 +262,6 @@ class PlateGridParser(InstrumentParser):
     version = "1"
 
     def sniff(self, head: str) -> bool:
-        try:
-            return self._sniff(head)
-        except Exception:  # sniff must never raise
-            return False
-
-    def _sniff(self, head: str) -> bool:
         lowered = head[:4096].lower()
         if any(marker in lowered for marker in _FOREIGN_MARKERS):
             return False
