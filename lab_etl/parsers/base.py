@@ -1,9 +1,11 @@
-"""What every instrument parser shares: the :class:`Reading` record, the parser base class, and the
-helpers that turn raw bytes and cells into text and numbers the same way for every vendor.
+"""What every instrument parser shares: the :class:`Reading` record, the :class:`ReadingColumns`
+container, the parser base class, and the helpers that turn raw bytes and cells into text and numbers the
+same way for every vendor.
 
 A parser knows bytes and one vendor's layout, nothing about Spark. It yields one :class:`Reading`
-per well x measurement x read; :mod:`lab_etl.parsers.registry` stamps each reading with its lineage
-(source file, sha256, parser name and version).
+per well x measurement x read, or, where a file holds many cells (plate grids, kinetic tables), fills a
+:class:`ReadingColumns` directly (:meth:`InstrumentParser.parse_columns`); :mod:`lab_etl.parsers.registry`
+stamps the readings with their lineage (source file, sha256, parser name and version).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ import math
 import re
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
+from itertools import chain, repeat, starmap
+from operator import attrgetter
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from lab_etl.errors import ParseError
 from lab_etl.plates import parse_well, well_name
@@ -187,6 +194,272 @@ def number_text(value: int | float) -> str:
     return str(value)
 
 
+#: The lineage fields of a :class:`Reading`: stamped by the registry, never set by a parser.
+LINEAGE_FIELDS = ("source_file", "source_sha256", "parser", "parser_version")
+#: The fields a parser fills, in :class:`Reading`'s field order (the lineage fields come last there).
+READING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Reading) if f.name not in LINEAGE_FIELDS)
+_READING_DEFAULTS: dict[str, object] = {
+    f.name: f.default for f in fields(Reading) if f.name in READING_FIELDS and f.default is not MISSING
+}
+#: The natural key of a reading inside one file (see :attr:`Reading.key`).
+KEY_FIELDS = ("plate_id", "well", "measurement", "channel", "read_index")
+
+
+class _Run:
+    """``count`` copies of one value: how a column stores what repeats (plate id, vendor, a well's channel)."""
+
+    __slots__ = ("value", "count")
+
+    def __init__(self, value: object, count: int) -> None:
+        self.value = value
+        self.count = count
+
+
+def _same(a: object, b: object) -> bool:
+    # 1 == 1.0 == True, so equality alone would merge a run of ints into a run of floats
+    return a is b or (type(a) is type(b) and a == b)
+
+
+class ReadingColumns:
+    """The readings of one file, column by column: one list per :class:`Reading` field (lineage aside).
+
+    A parser that reads many cells (a plate grid row, a kinetic table) adds them with :meth:`extend`,
+    giving the fields that vary as sequences and those that repeat (plate id, measurement, unit, vendor)
+    as one value, stored once as a run. :meth:`readings` builds :class:`Reading` objects only when a
+    caller wants them; :meth:`arrow` builds Arrow arrays without them.
+
+    Examples
+    --------
+    >>> columns = ReadingColumns()
+    >>> columns.extend(2, plate_id="P1", well=["A01", "A02"], row_index=1, column_index=[1, 2],
+    ...                plate_format=96, measurement="absorbance", value=[0.1, None], raw_value=["0.1", "OVER"],
+    ...                flag=[None, "overflow"], channel="450")
+    >>> len(columns), columns.column("well"), columns.column("plate_id")
+    (2, ['A01', 'A02'], ['P1', 'P1'])
+    """
+
+    __slots__ = ("_chunks", "_length", "_readings")
+
+    def __init__(self) -> None:
+        self._chunks: dict[str, list[Any]] = {name: [] for name in READING_FIELDS}
+        self._length = 0
+        self._readings: list[Reading] | None = None
+
+    def __len__(self) -> int:
+        return self._length
+
+    def extend(self, count: int, **values: object) -> None:
+        """Add ``count`` readings: each field a sequence of ``count`` values (list, tuple or Arrow array) or one
+        value that all of them share. Fields left out take :class:`Reading`'s default.
+
+        Raises ``TypeError`` for an unknown field or a missing one that has no default, ``ValueError`` when a
+        sequence is not ``count`` long.
+        """
+        if count <= 0:
+            if count < 0:
+                raise ValueError(f"cannot add {count} readings")
+            return
+        unknown = values.keys() - _READING_DEFAULTS.keys() - _REQUIRED
+        if unknown:
+            raise TypeError(f"ReadingColumns has no field {', '.join(sorted(unknown))}")
+        for name in READING_FIELDS:
+            if name in values:
+                value = values[name]
+            elif name in _READING_DEFAULTS:
+                value = _READING_DEFAULTS[name]
+            else:
+                raise TypeError(f"ReadingColumns.extend needs the field {name}")
+            chunks = self._chunks[name]
+            last = chunks[-1] if chunks else None
+            if isinstance(value, (list, tuple)):
+                if len(value) != count:
+                    raise ValueError(f"{name} has {len(value)} values for {count} readings")
+                if type(last) is list:
+                    last.extend(value)  # our own list (copied below), never the caller's
+                else:
+                    chunks.append(list(value))
+            elif _is_arrow(value):
+                if len(value) != count:  # type: ignore[arg-type]
+                    raise ValueError(f"{name} has {len(value)} values for {count} readings")  # type: ignore[arg-type]
+                chunks.append(value)
+            elif type(last) is _Run and _same(last.value, value):
+                last.count += count
+            else:
+                chunks.append(_Run(value, count))
+        self._length += count
+        self._readings = None
+
+    def extend_columns(self, other: ReadingColumns) -> None:
+        """Add every reading of ``other`` after the ones held."""
+        for name in READING_FIELDS:
+            for chunk in other._chunks[name]:
+                chunks = self._chunks[name]
+                if type(chunk) is _Run:
+                    chunks.append(_Run(chunk.value, chunk.count))
+                elif type(chunk) is list:
+                    chunks.append(list(chunk))
+                else:
+                    chunks.append(chunk)
+        self._length += other._length
+        self._readings = None
+
+    @classmethod
+    def from_readings(cls, readings: Iterable[Reading]) -> ReadingColumns:
+        """The columns of :class:`Reading` objects (how every parser without a columnar path is read)."""
+        held = readings if isinstance(readings, list) else list(readings)
+        columns = cls()
+        if held:
+            for name in READING_FIELDS:
+                columns._chunks[name].append(list(map(attrgetter(name), held)))
+            columns._length = len(held)
+            columns._readings = held
+        return columns
+
+    def column(self, name: str) -> list[Any]:
+        """One field's values as a list, one per reading."""
+        chunks = self._chunks[name]
+        if len(chunks) == 1 and type(chunks[0]) is list:
+            return list(chunks[0])
+        values: list[Any] = []
+        for chunk in chunks:
+            if type(chunk) is _Run:
+                values.extend(repeat(chunk.value, chunk.count))
+            elif type(chunk) is list:
+                values.extend(chunk)
+            else:
+                values.extend(chunk.to_pylist())
+        return values
+
+    def is_constant(self, name: str) -> bool:
+        """True when every reading has the same value of ``name`` (stored as one run)."""
+        chunks = self._chunks[name]
+        return len(chunks) == 1 and type(chunks[0]) is _Run
+
+    def readings(self, **lineage: str) -> list[Reading]:
+        """:class:`Reading` objects, in order, stamped with ``lineage`` (``source_file=...``, ``parser=...``)."""
+        unknown = lineage.keys() - set(LINEAGE_FIELDS)
+        if unknown:
+            raise TypeError(f"not a lineage field: {', '.join(sorted(unknown))}")
+        if self._readings is not None:
+            # the parser's own objects (no columnar path): stamp them rather than build copies
+            for reading in self._readings:
+                for name, value in lineage.items():
+                    setattr(reading, name, value)
+            return list(self._readings)
+        stamps = [repeat(lineage.get(name, "")) for name in LINEAGE_FIELDS]
+        return list(starmap(Reading, zip(*(self.column(name) for name in READING_FIELDS), *stamps)))
+
+    def arrow(self, name: str, type: pa.DataType) -> pa.Array:
+        """One field as an Arrow array of ``type`` (repeated values are not turned into Python objects)."""
+        import pyarrow as pa
+
+        parts: list[pa.Array] = []
+        for chunk in self._chunks[name]:
+            if isinstance(chunk, _Run):
+                parts.append(_repeat(chunk.value, chunk.count, type))
+            elif isinstance(chunk, list):
+                parts.append(pa.array(chunk, type=type))
+            else:
+                parts.append(chunk if chunk.type == type else chunk.cast(type))
+        if not parts:
+            return pa.array([], type=type)
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+    def duplicate_key(self) -> tuple[str, str, str, str, int] | None:
+        """The first (plate, well, measurement, channel, read) key two readings share, or None when all differ.
+
+        Computed on integer codes of the key columns (no tuple per reading) unless the codes cannot be combined.
+        """
+        n = self._length
+        if n < 2:
+            return None
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        combined: np.ndarray | None = None
+        span = 1
+        for name in KEY_FIELDS:
+            if self.is_constant(name):
+                continue
+            if name == "read_index":
+                codes = np.asarray(self.column(name), dtype=np.int64)
+                low = int(codes.min())
+                codes = codes - low
+                cardinality = int(codes.max()) + 1
+            else:
+                encoded = self.arrow(name, pa.string()).dictionary_encode()
+                codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+                cardinality = len(encoded.dictionary)
+            if span * cardinality >= 2**62:
+                return _first_duplicate(self)
+            span *= cardinality
+            combined = codes if combined is None else combined * cardinality + codes
+        if combined is None:
+            return _first_duplicate(self)  # every key field constant: n >= 2 readings share one key
+        if pc.count_distinct(pa.array(combined)).as_py() == n:
+            return None
+        return _first_duplicate(self)
+
+
+_REQUIRED = frozenset(READING_FIELDS) - _READING_DEFAULTS.keys()
+
+
+def _first_duplicate(columns: ReadingColumns) -> tuple[str, str, str, str, int] | None:
+    seen: set[tuple[str, str, str, str, int]] = set()
+    for key in zip(*(columns.column(name) for name in KEY_FIELDS)):
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+def _is_arrow(value: object) -> bool:
+    return type(value).__module__.startswith("pyarrow")
+
+
+def _repeat(value: object, count: int, type: pa.DataType) -> pa.Array:
+    import pyarrow as pa
+
+    if value is None:
+        return pa.nulls(count, type=type)
+    return pa.repeat(pa.scalar(value, type=type), count)
+
+
+def parse_cells(
+    cells: Sequence[str], *, decimal_comma: bool = False, cache: dict[str, tuple[float | None, str | None]] | None = None
+) -> tuple[list[float | None], list[str | None]]:
+    """Values and flags of many text cells, each exactly as :func:`parse_value` gives it (the raw text is the cell).
+
+    Plain numbers take one ``float`` per cell; the rest (words, decimal commas, blanks) go through
+    :func:`parse_value`, once per distinct text when a ``cache`` dict is passed (keep one per file).
+
+    Examples
+    --------
+    >>> parse_cells(["0.1", "1,5", "OVRFLW"], decimal_comma=True)
+    ([0.1, 1.5, None], [None, None, 'overflow'])
+    """
+    try:
+        values: list[float | None] = list(map(float, cells))
+    except ValueError:
+        pass
+    else:
+        # float() also takes 'nan', 'inf' and '1_000', which parse_value does not read as numbers
+        if math.isfinite(sum(values)) and "_" not in "".join(cells):  # type: ignore[arg-type]
+            return values, [None] * len(values)
+    if cache is None:
+        cache = {}
+    values, flags = [], []
+    for cell in cells:
+        hit = cache.get(cell)
+        if hit is None:
+            value, flag, _ = parse_value(cell, decimal_comma=decimal_comma)
+            hit = cache[cell] = (value, flag)
+        values.append(hit[0])
+        flags.append(hit[1])
+    return values, flags
+
+
 def cell_raw(cell: object) -> str | float | int | None:
     """A workbook cell as :func:`make_reading` takes it: numbers and text as they are, anything else as text."""
     if cell is None or isinstance(cell, (str, float, int)):
@@ -338,6 +611,14 @@ class InstrumentParser(ABC):
     @abstractmethod
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         """Yield the file's readings; raise :class:`ParseError` (only) when the file is broken."""
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        """The file's readings as columns; the same readings, in the same order, as :meth:`parse`.
+
+        Parsers of files with many cells override this to fill the columns without one :class:`Reading`
+        per cell; the default collects :meth:`parse`.
+        """
+        return ReadingColumns.from_readings(self.parse(data, name))
 
     def info(self) -> ParserInfo:
         return ParserInfo(self.name, self.display_name, self.vendor, "native", self.extensions)
