@@ -215,6 +215,26 @@ class _Run:
         self.count = count
 
 
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """A column value for :meth:`ReadingColumns.extend` that repeats in runs: ``values[i]`` ``counts[i]`` times.
+
+    For what changes from one block of readings to the next (the well of a kinetic column, its sample name).
+
+    Examples
+    --------
+    >>> Runs(["A01", "A02"], [3, 2]).total
+    5
+    """
+
+    values: Sequence[object]
+    counts: Sequence[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
 def _same(a: object, b: object) -> bool:
     # 1 == 1.0 == True, so equality alone would merge a run of ints into a run of floats
     return a is b or (type(a) is type(b) and a == b)
@@ -249,8 +269,8 @@ class ReadingColumns:
         return self._length
 
     def extend(self, count: int, **values: object) -> None:
-        """Add ``count`` readings: each field a sequence of ``count`` values (list, tuple or Arrow array) or one
-        value that all of them share. Fields left out take :class:`Reading`'s default.
+        """Add ``count`` readings: each field a sequence of ``count`` values (list, tuple or Arrow array),
+        :class:`Runs`, or one value that all of them share. Fields left out take :class:`Reading`'s default.
 
         Raises ``TypeError`` for an unknown field or a missing one that has no default, ``ValueError`` when a
         sequence is not ``count`` long.
@@ -278,6 +298,16 @@ class ReadingColumns:
                     last.extend(value)  # our own list (copied below), never the caller's
                 else:
                     chunks.append(list(value))
+            elif isinstance(value, Runs):
+                if value.total != count or len(value.values) != len(value.counts):
+                    raise ValueError(f"{name} runs hold {value.total} values for {count} readings")
+                for run_value, run_count in zip(value.values, value.counts, strict=True):
+                    if run_count <= 0:
+                        continue
+                    if chunks and type(chunks[-1]) is _Run and _same(chunks[-1].value, run_value):
+                        chunks[-1].count += run_count
+                    else:
+                        chunks.append(_Run(run_value, run_count))
             elif _is_arrow(value):
                 if len(value) != count:  # type: ignore[arg-type]
                     raise ValueError(f"{name} has {len(value)} values for {count} readings")  # type: ignore[arg-type]
@@ -368,38 +398,51 @@ class ReadingColumns:
     def duplicate_key(self) -> tuple[str, str, str, str, int] | None:
         """The first (plate, well, measurement, channel, read) key two readings share, or None when all differ.
 
-        Computed on integer codes of the key columns (no tuple per reading) unless the codes cannot be combined.
+        Computed on integer codes of the key columns (no tuple per reading); a key field stored as runs costs
+        one code per run.
         """
         n = self._length
         if n < 2:
             return None
         import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
         combined: np.ndarray | None = None
         span = 1
         for name in KEY_FIELDS:
             if self.is_constant(name):
                 continue
-            if name == "read_index":
-                codes = np.asarray(self.column(name), dtype=np.int64)
-                low = int(codes.min())
-                codes = codes - low
-                cardinality = int(codes.max()) + 1
-            else:
-                encoded = self.arrow(name, pa.string()).dictionary_encode()
-                codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-                cardinality = len(encoded.dictionary)
+            codes, cardinality = self._codes(name)
             if span * cardinality >= 2**62:
                 return _first_duplicate(self)
             span *= cardinality
             combined = codes if combined is None else combined * cardinality + codes
         if combined is None:
             return _first_duplicate(self)  # every key field constant: n >= 2 readings share one key
-        if pc.count_distinct(pa.array(combined)).as_py() == n:
-            return None
-        return _first_duplicate(self)
+        if span <= 8 * n + 4096:
+            unique = int(np.bincount(combined, minlength=1).max()) <= 1
+        else:
+            ordered = np.sort(combined)
+            unique = not bool((ordered[1:] == ordered[:-1]).any())
+        return None if unique else _first_duplicate(self)
+
+    def _codes(self, name: str) -> tuple[Any, int]:
+        """Integer codes 0..cardinality-1 of one column, equal codes for equal values."""
+        import numpy as np
+
+        chunks = self._chunks[name]
+        if all(type(chunk) is _Run for chunk in chunks):
+            lookup: dict[object, int] = {}
+            run_codes = [lookup.setdefault(chunk.value, len(lookup)) for chunk in chunks]
+            counts = [chunk.count for chunk in chunks]
+            return np.repeat(np.asarray(run_codes, dtype=np.int64), counts), len(lookup)
+        if name == "read_index":
+            codes = np.asarray(self.column(name), dtype=np.int64)
+            codes -= codes.min()
+            return codes, int(codes.max()) + 1
+        import pyarrow as pa
+
+        encoded = self.arrow(name, pa.string()).dictionary_encode()
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
 
 
 _REQUIRED = frozenset(READING_FIELDS) - _READING_DEFAULTS.keys()
@@ -424,6 +467,29 @@ def _repeat(value: object, count: int, type: pa.DataType) -> pa.Array:
     if value is None:
         return pa.nulls(count, type=type)
     return pa.repeat(pa.scalar(value, type=type), count)
+
+
+def parse_cells_arrow(
+    cells: Sequence[str], *, decimal_comma: bool = False, cache: dict[str, tuple[float | None, str | None]] | None = None
+) -> tuple[pa.Array | list[float | None], list[str | None] | None]:
+    """:func:`parse_cells` for many cells at once: when every cell is a plain finite number, the values as one
+    Arrow ``float64`` array and ``None`` for the flags (none flagged); else :func:`parse_cells`'s lists.
+
+    Arrow's text-to-double cast takes a subset of what ``float`` takes (no blanks, no ``+``, no ``_``) and
+    rounds the same (correctly); what it refuses goes through :func:`parse_value` like any other cell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(cells) >= 256:
+        try:
+            values = pc.cast(pa.array(cells, type=pa.string()), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            if values.null_count == 0 and pc.all(pc.is_finite(values)).as_py():
+                return values, None
+    return parse_cells(cells, decimal_comma=decimal_comma, cache=cache)
 
 
 def parse_cells(
