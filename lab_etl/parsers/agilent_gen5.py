@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import chain
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import PurePath
 
 from lab_etl.errors import ParseError
@@ -622,9 +622,7 @@ def _plate_readings(plate: _Plate) -> Iterator[Reading]:
                 )
 
 
-def _plate_columns(
-    plate: _Plate, columns: ReadingColumns, cache: dict[str, tuple[float | None, str | None]]
-) -> None:
+def _plate_columns(plate: _Plate, columns: ReadingColumns, cache: dict[str, tuple[float | None, str | None]]) -> None:
     """Add the plate's readings to ``columns`` in :func:`_plate_readings`'s order: per series, well after well,
     each well's cells down the table (a kinetic table's column), all cells of a series parsed in one pass."""
     for part, placed in _placed(plate):

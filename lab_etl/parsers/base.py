@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from itertools import chain, repeat, starmap
+from itertools import repeat, starmap
 from operator import attrgetter
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -208,7 +208,7 @@ KEY_FIELDS = ("plate_id", "well", "measurement", "channel", "read_index")
 class _Run:
     """``count`` copies of one value: how a column stores what repeats (plate id, vendor, a well's channel)."""
 
-    __slots__ = ("value", "count")
+    __slots__ = ("count", "value")
 
     def __init__(self, value: object, count: int) -> None:
         self.value = value
@@ -282,25 +282,27 @@ class ReadingColumns:
         unknown = values.keys() - _READING_DEFAULTS.keys() - _REQUIRED
         if unknown:
             raise TypeError(f"ReadingColumns has no field {', '.join(sorted(unknown))}")
+        missing = _REQUIRED - values.keys()
+        if missing:
+            raise TypeError(f"ReadingColumns.extend needs the field {', '.join(sorted(missing))}")
+        # check every field before storing any, so that a rejected call leaves the columns as they were
+        for name, value in values.items():
+            if isinstance(value, Runs):
+                if value.total != count or len(value.values) != len(value.counts):
+                    raise ValueError(f"{name} runs hold {value.total} values for {count} readings")
+            elif isinstance(value, (list, tuple)) or _is_arrow(value):
+                if len(value) != count:  # type: ignore[arg-type]
+                    raise ValueError(f"{name} has {len(value)} values for {count} readings")  # type: ignore[arg-type]
         for name in READING_FIELDS:
-            if name in values:
-                value = values[name]
-            elif name in _READING_DEFAULTS:
-                value = _READING_DEFAULTS[name]
-            else:
-                raise TypeError(f"ReadingColumns.extend needs the field {name}")
+            value = values[name] if name in values else _READING_DEFAULTS[name]
             chunks = self._chunks[name]
             last = chunks[-1] if chunks else None
             if isinstance(value, (list, tuple)):
-                if len(value) != count:
-                    raise ValueError(f"{name} has {len(value)} values for {count} readings")
                 if type(last) is list:
                     last.extend(value)  # our own list (copied below), never the caller's
                 else:
                     chunks.append(list(value))
             elif isinstance(value, Runs):
-                if value.total != count or len(value.values) != len(value.counts):
-                    raise ValueError(f"{name} runs hold {value.total} values for {count} readings")
                 for run_value, run_count in zip(value.values, value.counts, strict=True):
                     if run_count <= 0:
                         continue
@@ -309,8 +311,6 @@ class ReadingColumns:
                     else:
                         chunks.append(_Run(run_value, run_count))
             elif _is_arrow(value):
-                if len(value) != count:  # type: ignore[arg-type]
-                    raise ValueError(f"{name} has {len(value)} values for {count} readings")  # type: ignore[arg-type]
                 chunks.append(value)
             elif type(last) is _Run and _same(last.value, value):
                 last.count += count
@@ -470,7 +470,10 @@ def _repeat(value: object, count: int, type: pa.DataType) -> pa.Array:
 
 
 def parse_cells_arrow(
-    cells: Sequence[str], *, decimal_comma: bool = False, cache: dict[str, tuple[float | None, str | None]] | None = None
+    cells: Sequence[str],
+    *,
+    decimal_comma: bool = False,
+    cache: dict[str, tuple[float | None, str | None]] | None = None,
 ) -> tuple[pa.Array | list[float | None], list[str | None] | None]:
     """:func:`parse_cells` for many cells at once: when every cell is a plain finite number, the values as one
     Arrow ``float64`` array and ``None`` for the flags (none flagged); else :func:`parse_cells`'s lists.
@@ -493,7 +496,10 @@ def parse_cells_arrow(
 
 
 def parse_cells(
-    cells: Sequence[str], *, decimal_comma: bool = False, cache: dict[str, tuple[float | None, str | None]] | None = None
+    cells: Sequence[str],
+    *,
+    decimal_comma: bool = False,
+    cache: dict[str, tuple[float | None, str | None]] | None = None,
 ) -> tuple[list[float | None], list[str | None]]:
     """Values and flags of many text cells, each exactly as :func:`parse_value` gives it (the raw text is the cell).
 

@@ -533,7 +533,9 @@ class _PlateReadings:
         rows, column_indices, cells, channels, read_indices, points = (list(part) for part in zip(*found, strict=True))
         values, flags = parse_cells(["" if cell is None else cell for cell in cells], decimal_comma=True, cache=cache)
         if any(flags):
-            flags = ["masked" if flag and cell and cell.lower() == "masked" else flag for flag, cell in zip(flags, cells)]
+            flags = [
+                "masked" if flag and cell and cell.lower() == "masked" else flag for flag, cell in zip(flags, cells)
+            ]
         names = self.wells
         wells = [
             names.get(key) or names.setdefault(key, well_name(*key)) for key in zip(rows, column_indices, strict=True)

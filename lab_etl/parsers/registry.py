@@ -99,7 +99,8 @@ class ParsedFile:
         >>> import pyarrow as pa
         >>> parsed = parse_bytes(b",1,2,3,4,5,6,7,8,9,10,11,12\n" + b"".join(
         ...     bytes(row, "ascii") + b",1,2,3,4,5,6,7,8,9,10,11,12\n" for row in "ABCDEFGH"), "p1.csv")
-        >>> table = parsed.to_arrow(pa.schema([("well", pa.string()), ("value", pa.float64()), ("run_id", pa.string())]))
+        >>> schema = pa.schema([("well", pa.string()), ("value", pa.float64()), ("run_id", pa.string())])
+        >>> table = parsed.to_arrow(schema)
         >>> table.num_rows, table.column("well")[0].as_py(), table.column("run_id").null_count
         (96, 'A01', 96)
         """
