@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
 from itertools import repeat, starmap
 from operator import attrgetter
 from pathlib import PurePath
@@ -93,7 +94,7 @@ def make_reading(
     The well is canonicalised (``a1`` -> ``A01``), the cell parsed with :func:`parse_value`.
     Extra keyword arguments set the other :class:`Reading` fields.
     """
-    row, column = parse_well(well, plate_format)
+    row, column, canonical = _canonical_well(well, plate_format)
     value, flag, raw_text = parse_value(raw, decimal_comma=decimal_comma)
     if "flag" in fields and fields["flag"] is not None:
         flag = str(fields.pop("flag"))
@@ -101,7 +102,7 @@ def make_reading(
         fields.pop("flag", None)
     return Reading(
         plate_id=plate_id,
-        well=well_name(row, column),
+        well=canonical,
         row_index=row,
         column_index=column,
         plate_format=plate_format,
@@ -111,6 +112,13 @@ def make_reading(
         flag=flag,
         **fields,  # type: ignore[arg-type]
     )
+
+
+@lru_cache(maxsize=4096)
+def _canonical_well(well: str, plate_format: int | None) -> tuple[int, int, str]:
+    """Row, column and canonical name of a well spelling (cached: a file names the same wells again and again)."""
+    row, column = parse_well(well, plate_format)
+    return row, column, well_name(row, column)
 
 
 _OVERFLOW = {"overflow", "ovrflw", "over", "ovfl", "ovr", ">max", "sat", "saturated", "out of range", "range?", "oor>"}
@@ -404,6 +412,8 @@ class ReadingColumns:
         n = self._length
         if n < 2:
             return None
+        if n < 4096:
+            return _first_duplicate(self)  # a set of a few thousand tuples costs less than the arrays
         import numpy as np
 
         combined: np.ndarray | None = None
@@ -553,6 +563,10 @@ def default_plate_id(name: str) -> str:
     return PurePath(name.replace("\\", "/")).stem or "plate"
 
 
+#: characters below 32 other than tab, CR, LF and form feed: many of them mean binary data
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def decode_text(data: bytes, source: str = "") -> str:
     """Decode a text export: UTF-8 (with or without BOM), UTF-16 (with BOM or by NUL pattern), else cp1252.
 
@@ -578,7 +592,7 @@ def decode_text(data: bytes, source: str = "") -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\r\n\x0c")
+    controls = len(_CONTROL_CHARACTERS.findall(text, 0, 4096))
     if controls > max(8, len(text[:4096]) // 20):
         raise ParseError("the file is binary, not a text export (too many control characters)", source)
     return text

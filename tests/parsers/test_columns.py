@@ -138,6 +138,27 @@ def test_duplicate_key_is_found_on_codes() -> None:
     assert constant.duplicate_key() == ("P", "A01", "m", "", 1)
 
 
+@pytest.mark.parametrize("duplicate_at", [None, 0, 4999])
+def test_duplicate_key_of_many_readings_on_integer_codes(duplicate_at: int | None) -> None:
+    n = 5000  # above the size where a set of tuples is used
+    columns = ReadingColumns()
+    base = {"plate_id": "P", "plate_format": 1536, "measurement": "m", "value": 1.0, "raw_value": "1"}
+    wells = [f"W{i % 1000}" for i in range(n)]
+    reads = [i // 1000 - 2 for i in range(n)]
+    channels = Runs(["a", "b"], [n // 2, n - n // 2])
+    columns.extend(n, well=wells, row_index=1, column_index=1, read_index=reads, channel=channels, **base)
+    assert columns.duplicate_key() is None
+    if duplicate_at is not None:
+        extra = ReadingColumns()
+        extra.extend(
+            1, well=wells[duplicate_at], row_index=1, column_index=1, read_index=reads[duplicate_at],
+            channel="a" if duplicate_at < n // 2 else "b", **base,
+        )  # fmt: skip
+        columns.extend_columns(extra)
+        assert columns.duplicate_key() == ("P", wells[duplicate_at], "m", "a" if duplicate_at < n // 2 else "b",
+                                           reads[duplicate_at])  # fmt: skip
+
+
 @pytest.mark.parametrize("decimal_comma", [False, True])
 def test_parse_cells_is_parse_value_on_every_cell(decimal_comma: bool) -> None:
     expected = [parse_value(cell, decimal_comma=decimal_comma)[:2] for cell in TRICKY_CELLS]
