@@ -662,6 +662,7 @@ class _PlateReadings:
         while labels and not labels[-1]:
             labels.pop()
         wells: list[tuple[int, int, int]] = []
+        named: set[tuple[int, int]] = set()
         for index in range(2, len(labels)):
             if labels[index]:
                 try:
@@ -670,6 +671,9 @@ class _PlateReadings:
                     raise self.error(
                         f"column header '{labels[index]}' is not a well of a {header.plate_format}-well plate", 1
                     ) from None
+                if (row, column) in named:
+                    raise self.error(f"the header names well {labels[index]} twice", 1)
+                named.add((row, column))
                 wells.append((index, row, column))
         reduced_header = ["", "", *labels[2:]]
         runs: list[list[tuple[int, list[str]]]] = [[]]
