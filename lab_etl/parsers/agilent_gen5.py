@@ -30,6 +30,9 @@ from datetime import datetime
 from itertools import chain
 from pathlib import PurePath
 
+import numpy as np
+import pyarrow as pa
+
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
@@ -633,11 +636,17 @@ def _plate_columns(plate: _Plate, columns: ReadingColumns, cache: dict[str, tupl
         shortest = min(map(len, fields_of_rows), default=0)
         indices = [index for index, _, _ in rows]
         axes = [axis for _, axis, _ in rows]
+        read_indices: list[int] | pa.Array
+        read_axes: list[float | None] | pa.Array
         if all(position < shortest for position, *_ in placed):
             transposed = list(zip(*fields_of_rows, strict=False))  # one tuple of cells per field position
             cells = list(chain.from_iterable(transposed[position] for position, *_ in placed))
             counts = [len(rows)] * len(placed)
-            read_indices, read_axes = indices * len(placed), axes * len(placed)
+            if len(cells) >= 256 and None not in axes:  # a kinetic or spectrum table: the read axis as arrays
+                read_indices = pa.array(np.tile(np.asarray(indices, dtype=np.int64), len(placed)))
+                read_axes = pa.array(np.tile(np.asarray(axes, dtype=np.float64), len(placed)))
+            else:
+                read_indices, read_axes = indices * len(placed), axes * len(placed)
         else:  # ragged rows: a cell past a row's end is not in the file
             cells, counts, read_indices, read_axes = [], [], [], []
             for position, *_ in placed:
@@ -646,7 +655,7 @@ def _plate_columns(plate: _Plate, columns: ReadingColumns, cache: dict[str, tupl
                 read_indices += [indices[i] for i in kept]
                 read_axes += [axes[i] for i in kept]
                 counts.append(len(kept))
-        values, flags = parse_cells_arrow(cells, decimal_comma=True, cache=cache)
+        values, flags, texts = parse_cells_arrow(cells, decimal_comma=True, cache=cache)
         columns.extend(
             len(cells),
             plate_id=plate.plate_id,
@@ -656,7 +665,7 @@ def _plate_columns(plate: _Plate, columns: ReadingColumns, cache: dict[str, tupl
             plate_format=plate.plate_format,
             measurement=read.measurement,
             value=values,
-            raw_value=cells,
+            raw_value=texts,
             channel=Runs([channel for _, _, _, _, channel, _ in placed], counts),
             unit=_UNITS.get(read.measurement),
             flag=flags,  # None: no cell flagged

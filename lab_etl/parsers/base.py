@@ -392,13 +392,20 @@ class ReadingColumns:
         import pyarrow as pa
 
         parts: list[pa.Array] = []
+        runs: list[_Run] = []
         for chunk in self._chunks[name]:
             if isinstance(chunk, _Run):
-                parts.append(_repeat(chunk.value, chunk.count, type))
-            elif isinstance(chunk, list):
+                runs.append(chunk)
+                continue
+            if runs:
+                parts.append(_runs_array(runs, type))
+                runs = []
+            if isinstance(chunk, list):
                 parts.append(pa.array(chunk, type=type))
             else:
                 parts.append(chunk if chunk.type == type else chunk.cast(type))
+        if runs:
+            parts.append(_runs_array(runs, type))
         if not parts:
             return pa.array([], type=type)
         return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
@@ -471,6 +478,30 @@ def _is_arrow(value: object) -> bool:
     return type(value).__module__.startswith("pyarrow")
 
 
+def _runs_array(runs: list[_Run], type: pa.DataType) -> pa.Array:
+    """Consecutive runs as one array: each distinct value converted once, then repeated by index (``take``)."""
+    if len(runs) <= 4:
+        import pyarrow as pa
+
+        parts = [_repeat(run.value, run.count, type) for run in runs]
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    import numpy as np
+    import pyarrow as pa
+
+    codes: dict[tuple[object, object], int] = {}
+    distinct: list[object] = []
+    run_codes = []
+    for run in runs:
+        key = (run.value.__class__, run.value)
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(distinct)
+            distinct.append(run.value)
+        run_codes.append(code)
+    indices = np.repeat(np.asarray(run_codes, dtype=np.int64), [run.count for run in runs])
+    return pa.array(distinct, type=type).take(pa.array(indices))
+
+
 def _repeat(value: object, count: int, type: pa.DataType) -> pa.Array:
     import pyarrow as pa
 
@@ -484,25 +515,28 @@ def parse_cells_arrow(
     *,
     decimal_comma: bool = False,
     cache: dict[str, tuple[float | None, str | None]] | None = None,
-) -> tuple[pa.Array | list[float | None], list[str | None] | None]:
-    """:func:`parse_cells` for many cells at once: when every cell is a plain finite number, the values as one
-    Arrow ``float64`` array and ``None`` for the flags (none flagged); else :func:`parse_cells`'s lists.
+) -> tuple[pa.Array | list[float | None], list[str | None] | None, pa.Array | Sequence[str]]:
+    """:func:`parse_cells` for many cells at once, giving ``(values, flags, texts)``.
 
-    Arrow's text-to-double cast takes a subset of what ``float`` takes (no blanks, no ``+``, no ``_``) and
-    rounds the same (correctly); what it refuses goes through :func:`parse_value` like any other cell.
+    When there are many cells and every one is a plain finite number: the values as one Arrow ``float64`` array,
+    ``None`` for the flags (none flagged) and the cells as an Arrow string array. Else :func:`parse_cells`'s lists
+    and the cells as given. Arrow's text-to-double cast takes a subset of what ``float`` takes (no blanks, no
+    ``+``, no ``_``) and rounds the same (correctly); what it refuses goes through :func:`parse_value`.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(cells) >= 256:
+        texts = pa.array(cells, type=pa.string())
         try:
-            values = pc.cast(pa.array(cells, type=pa.string()), pa.float64())
+            values = pc.cast(texts, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
         else:
             if values.null_count == 0 and pc.all(pc.is_finite(values)).as_py():
-                return values, None
-    return parse_cells(cells, decimal_comma=decimal_comma, cache=cache)
+                return values, None, texts
+    listed_values, flags = parse_cells(cells, decimal_comma=decimal_comma, cache=cache)
+    return listed_values, flags, cells
 
 
 def parse_cells(

@@ -171,10 +171,12 @@ def test_parse_cells_is_parse_value_on_every_cell(decimal_comma: bool) -> None:
 @pytest.mark.parametrize("cell", TRICKY_CELLS)
 def test_parse_cells_arrow_agrees_with_parse_value(cell: str) -> None:
     cells = [str(i / 7) for i in range(300)] + [cell]
-    values, flags = parse_cells_arrow(cells, decimal_comma=True)
+    values, flags, texts = parse_cells_arrow(cells, decimal_comma=True)
     got = values.to_pylist() if isinstance(values, pa.Array) else values
     got_flags = flags if flags is not None else [None] * len(cells)
     assert list(zip(got, got_flags, strict=True)) == [parse_value(c, decimal_comma=True)[:2] for c in cells]
+    assert (texts.to_pylist() if isinstance(texts, pa.Array) else list(texts)) == cells
+    assert isinstance(values, pa.Array) == (flags is None) == isinstance(texts, pa.Array)
 
 
 def _arrow_schema(names: list[str]) -> pa.Schema:
