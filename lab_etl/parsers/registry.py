@@ -88,7 +88,7 @@ class ParsedFile:
         }
 
     def to_arrow(self, schema: pa.Schema) -> pa.Table:
-        """The readings as an Arrow table of exactly ``schema``'s fields, in its order and types.
+        r"""The readings as an Arrow table of exactly ``schema``'s fields, in its order and types.
 
         Reading fields and lineage (source_file, source_sha256, parser, parser_version) fill the fields of the
         same name; any other field of ``schema`` is all null. Raises ``pyarrow.ArrowInvalid`` or
