@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ReadingColumns,
+    decode_text,
+    default_plate_id,
+    parse_cells,
+    parse_value,
+)
 from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, well_name
 
@@ -124,6 +132,17 @@ class SoftMaxProParser(InstrumentParser):
         return False
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        for plate in self._plates(data, name):
+            yield from plate.readings()
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        columns = ReadingColumns()
+        cache: dict[str, tuple[float | None, str | None]] = {}
+        for plate in self._plates(data, name):
+            plate.add_columns(columns, cache)
+        return columns
+
+    def _plates(self, data: bytes, name: str) -> Iterator[_PlateReadings]:
         text = decode_text(data, name).lstrip("\ufeff")
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         blocks, saved_at = _split_blocks(lines, name)
@@ -149,7 +168,7 @@ class SoftMaxProParser(InstrumentParser):
             seen[header.name] = block.start
         samples = _samples(blocks, [h.name for h in headers])
         for header, block in zip(headers, plates, strict=True):
-            yield from _PlateReadings(header, block, samples, saved_at, name).readings()
+            yield _PlateReadings(header, block, samples, saved_at, name)
 
 
 def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime | None]:
@@ -393,6 +412,11 @@ def _samples(blocks: list[_Block], plate_names: list[str]) -> dict[tuple[str, st
     return found
 
 
+#: One cell that becomes a reading: row, column, text (None: not in the file), channel, read index and the
+#: read point (wavelength_nm, excitation_nm, elapsed_s) of :meth:`_PlateReadings.point`.
+_Cell = tuple[int, int, str | None, Channel, int, tuple[float | None, float | None, float | None]]
+
+
 class _PlateReadings:
     """Turns the cells of one plate block into readings: knows the plate's settings, samples and read area."""
 
@@ -484,6 +508,50 @@ class _PlateReadings:
         )
 
     def readings(self) -> Iterator[Reading]:
+        for cell in self.cells():
+            yield self.reading(*cell)
+
+    def add_columns(self, columns: ReadingColumns, cache: dict[str, tuple[float | None, str | None]]) -> None:
+        """Add the readings of :meth:`readings`, in the same order, to ``columns`` (no :class:`Reading` per cell)."""
+        found = list(self.cells())
+        if not found:
+            return
+        rows, column_indices, cells, channels, read_indices, points = (list(part) for part in zip(*found, strict=True))
+        values, flags = parse_cells(["" if cell is None else cell for cell in cells], decimal_comma=True, cache=cache)
+        if any(flags):
+            flags = [
+                "masked" if flag and cell and cell.lower() == "masked" else flag for flag, cell in zip(flags, cells)
+            ]
+        names = self.wells
+        wells = [
+            names.get(key) or names.setdefault(key, well_name(*key)) for key in zip(rows, column_indices, strict=True)
+        ]
+        plate = self.header.name
+        wavelengths, excitations, elapsed = (list(part) for part in zip(*points, strict=True))
+        columns.extend(
+            len(found),
+            plate_id=plate,
+            well=wells,
+            row_index=rows,
+            column_index=column_indices,
+            plate_format=self.header.plate_format,
+            measurement=self.header.measurement,
+            value=values,
+            raw_value=cells,
+            channel=[channel.channel for channel in channels],
+            unit=self.unit,
+            flag=flags,
+            wavelength_nm=wavelengths,
+            excitation_nm=excitations,
+            read_index=read_indices,
+            elapsed_s=elapsed,
+            sample_name=[self.samples.get((plate, well)) for well in wells] if self.samples else None,
+            vendor=VENDOR,
+            read_at=self.saved_at,
+        )
+
+    def cells(self) -> Iterator[_Cell]:
+        """Every cell that becomes a reading, in file order, with its read channel and point."""
         header = self.header
         if header.data_type == "Reduced":
             # a Reduced-only export holds calculated values, no raw read: report the read area's wells as missing
@@ -491,13 +559,13 @@ class _PlateReadings:
             for channel in header.channels:
                 for row in range(first_row, last_row + 1):
                     for column in range(first_col, last_col + 1):
-                        yield self.reading(row, column, None, channel, 1, self.point(channel, 1, ""))
+                        yield (row, column, None, channel, 1, self.point(channel, 1, ""))
         elif header.export_format == "PlateFormat":
             yield from self.plate_format()
         else:
             yield from self.time_format()
 
-    def plate_format(self) -> Iterator[Reading]:
+    def plate_format(self) -> Iterator[_Cell]:
         """Plate format: a column header, then one grid of plate rows per kinetic point or spectrum wavelength, the
         wavelengths of an endpoint/kinetic read side by side in column groups."""
         header, lines = self.header, self.block.lines
@@ -567,10 +635,10 @@ class _PlateReadings:
                                 f"row {row} of the data grid stops before column {column} of the read area",
                                 position + row - 1,
                             )
-                        yield self.reading(row, column, cell, channel, read_index, point)
+                        yield (row, column, cell, channel, read_index, point)
             position += header.rows
 
-    def time_format(self) -> Iterator[Reading]:
+    def time_format(self) -> Iterator[_Cell]:
         """Time format: a header of well names, then one line per kinetic point or spectrum wavelength; the
         wavelengths of an endpoint/kinetic read follow each other, separated by blank lines."""
         header, lines = self.header, self.block.lines
@@ -580,6 +648,7 @@ class _PlateReadings:
         while labels and not labels[-1]:
             labels.pop()
         wells: list[tuple[int, int, int]] = []
+        named: set[tuple[int, int]] = set()
         for index in range(2, len(labels)):
             if labels[index]:
                 try:
@@ -588,6 +657,9 @@ class _PlateReadings:
                     raise self.error(
                         f"column header '{labels[index]}' is not a well of a {header.plate_format}-well plate", 1
                     ) from None
+                if (row, column) in named:
+                    raise self.error(f"the header names well {labels[index]} twice", 1)
+                named.add((row, column))
                 wells.append((index, row, column))
         reduced_header = ["", "", *labels[2:]]
         runs: list[list[tuple[int, list[str]]]] = [[]]
@@ -637,7 +709,7 @@ class _PlateReadings:
                             f"{len(wells)} wells; the line stops before well {labels[index]}",
                             number,
                         )
-                    yield self.reading(row, column, cell, channel, read_index, point)
+                    yield (row, column, cell, channel, read_index, point)
 
 
 PARSER = SoftMaxProParser()

@@ -28,9 +28,19 @@ import csv
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import lru_cache
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ReadingColumns,
+    decode_text,
+    default_plate_id,
+    parse_cells,
+    parse_value,
+)
 from lab_etl.parsers.utils import parse_timestamp, snake_case
 from lab_etl.plates import GEOMETRY, row_label, well_name
 
@@ -252,6 +262,34 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """One complete grid: its rows' cells (row label first) and what all its readings share."""
+
+    plate_id: str
+    plate_format: int
+    columns: int
+    read: ReadDescription
+    read_index: int
+    unit: str | None
+    vendor: str
+    model: str | None
+    serial: str | None
+    read_at: datetime | None
+    rows: list[list[str]]
+
+
+@lru_cache(maxsize=16)
+def _grid_wells(rows: int, columns: int) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Well names, row and column numbers of a grid, row by row (A01, A02, ... B01 ...)."""
+    cells = [(row, column) for row in range(1, rows + 1) for column in range(1, columns + 1)]
+    return (
+        tuple(well_name(row, column) for row, column in cells),
+        tuple(row for row, _ in cells),
+        tuple(column for _, column in cells),
+    )
+
+
 class PlateGridParser(InstrumentParser):
     """Plate-grid CSV (one or more 8x12 / 16x24 / 32x48 matrices with an optional key/value header)."""
 
@@ -293,6 +331,67 @@ class PlateGridParser(InstrumentParser):
         return numbers > 0
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        for grid in self._grids(data, name):
+            read = grid.read
+            for row, row_cells in enumerate(grid.rows, start=1):
+                for column in range(1, grid.columns + 1):
+                    value, flag, raw = parse_value(row_cells[column], decimal_comma=True)
+                    yield Reading(
+                        plate_id=grid.plate_id,
+                        well=well_name(row, column),
+                        row_index=row,
+                        column_index=column,
+                        plate_format=grid.plate_format,
+                        measurement=read.measurement,
+                        value=value,
+                        raw_value=raw,
+                        channel=read.channel,
+                        unit=grid.unit,
+                        flag=flag,
+                        wavelength_nm=read.wavelength_nm,
+                        excitation_nm=read.excitation_nm,
+                        read_index=grid.read_index,
+                        elapsed_s=read.elapsed_s,
+                        vendor=grid.vendor,
+                        instrument_model=grid.model,
+                        instrument_serial=grid.serial,
+                        read_at=grid.read_at,
+                    )
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        columns = ReadingColumns()
+        cache: dict[str, tuple[float | None, str | None]] = {}
+        for grid in self._grids(data, name):
+            read = grid.read
+            cells = [cell for row_cells in grid.rows for cell in row_cells[1 : grid.columns + 1]]
+            values, flags = parse_cells(cells, decimal_comma=True, cache=cache)
+            wells, row_indices, column_indices = _grid_wells(len(grid.rows), grid.columns)
+            columns.extend(
+                len(cells),
+                plate_id=grid.plate_id,
+                well=wells,
+                row_index=row_indices,
+                column_index=column_indices,
+                plate_format=grid.plate_format,
+                measurement=read.measurement,
+                value=values,
+                raw_value=cells,
+                channel=read.channel,
+                unit=grid.unit,
+                flag=flags,
+                wavelength_nm=read.wavelength_nm,
+                excitation_nm=read.excitation_nm,
+                read_index=grid.read_index,
+                elapsed_s=read.elapsed_s,
+                vendor=grid.vendor,
+                instrument_model=grid.model,
+                instrument_serial=grid.serial,
+                read_at=grid.read_at,
+            )
+        return columns
+
+    def _grids(self, data: bytes, name: str) -> Iterator[_Grid]:
+        """Every grid of the file, checked complete, with what its readings share."""
         text = decode_text(data, name)
         lines = text.splitlines()
         found = _find_delimiter(lines)
@@ -370,6 +469,7 @@ class PlateGridParser(InstrumentParser):
             model = header.get("instrument_model")
             serial = header.get("instrument_serial")
             header_line = number
+            grid_rows: list[list[str]] = []
             for row in range(1, n_rows + 1):
                 if number >= total or not lines[number].strip(" \t;,"):
                     raise ParseError(
@@ -399,29 +499,8 @@ class PlateGridParser(InstrumentParser):
                         name,
                         number,
                     )
-                for column in range(1, columns + 1):
-                    value, flag, raw = parse_value(row_cells[column], decimal_comma=True)
-                    yield Reading(
-                        plate_id=plate_id,
-                        well=well_name(row, column),
-                        row_index=row,
-                        column_index=column,
-                        plate_format=plate_format,
-                        measurement=read.measurement,
-                        value=value,
-                        raw_value=raw,
-                        channel=read.channel,
-                        unit=unit,
-                        flag=flag,
-                        wavelength_nm=read.wavelength_nm,
-                        excitation_nm=read.excitation_nm,
-                        read_index=index,
-                        elapsed_s=read.elapsed_s,
-                        vendor=vendor,
-                        instrument_model=model,
-                        instrument_serial=serial,
-                        read_at=read_at,
-                    )
+                grid_rows.append(row_cells)
+            yield _Grid(plate_id, plate_format, columns, read, index, unit, vendor, model, serial, read_at, grid_rows)
             if number < total:
                 extra = _split(lines[number], delimiter)
                 if extra and _row_matches(extra[0], n_rows + 1, 1536) and sum(1 for c in extra if c.strip()) > 2:

@@ -462,6 +462,13 @@ def test_kinetic_time_format_fluorescence_with_unreadable_cells() -> None:
     ) == ("overflow", "missing", "masked")
 
 
+def test_time_format_header_naming_a_well_twice_is_an_error() -> None:
+    # found by the mutation test: a header with B1 where B11 belongs gave two readings of B1 per point
+    text = _kinetic_time_format().replace("\tB11\t", "\tB1\t", 1)
+    with pytest.raises(ParseError, match="names well B1 twice"):
+        _parse_text(text)
+
+
 def test_fluorescence_emission_scan() -> None:
     header = KINETIC_FL_HEADER.split("\t")
     header[1], header[4], header[9], header[12], header[13], header[14] = "Scan", "Spectrum", "3", "500", "520", "10"
