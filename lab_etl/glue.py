@@ -112,6 +112,6 @@ class GlueJob:
 def job_run_id(argv: Sequence[str] | None = None) -> str:
     """The run id a job belongs to: the Glue workflow run (``--WORKFLOW_RUN_ID``, which Glue passes to every job of
     a workflow run and the local runner passes too), else a new one for a job run on its own."""
-    from lab_etl.pipeline.ingest import new_run_id
+    from lab_etl.pipeline.ingest_log import new_run_id
 
     return optional_option("WORKFLOW_RUN_ID", None, argv) or new_run_id()
