@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.contracts import contract
 from lab_etl.pipeline import run as pipeline
 from lab_etl.pipeline.ingest_log import IngestSummary
 from lab_etl.pipeline.run import ingest_landing
