@@ -128,7 +128,7 @@ def pandas_baseline(manifest: landing_generator.Manifest, out: Path) -> dict[str
 def pipeline_steps(spark: SparkSession, landing: Path) -> dict[str, float]:
     """The steps of ``run_pipeline``, in its order, each timed; returns seconds per step."""
     from lab_etl.pipeline import run as pipeline
-    from lab_etl.pipeline.ingest import new_run_id
+    from lab_etl.run_ids import new_run_id
 
     run_id = new_run_id()
     where = str(landing)
