@@ -1,4 +1,4 @@
-"""ChEMBL downloads as :class:`~lab_etl.chem.records.CompoundRecord`\\ s, one per ``chembl_compounds`` row.
+"""ChEMBL downloads as :class:`~lab_etl.chem.records.CompoundRecord` objects, one per ``chembl_compounds`` row.
 
 - :func:`read_chemreps` -- ``chembl_XX_chemreps.txt(.gz)``: structures only;
 - :func:`read_chembl_sqlite` -- the ``chembl_XX.db`` SQLite release: structures and ChEMBL's own properties;

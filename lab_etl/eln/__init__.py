@@ -16,7 +16,7 @@ module              holds
 ``table_export``    :func:`read_eln_table` -- lab_etl's own CSV/JSON export, its columns documented there
 ==================  ==========================================================================================
 
-Plate layouts inside an export are :class:`lab_etl.layouts.Layout`\\ s, mapped by the layout package's field
+Plate layouts inside an export are :class:`lab_etl.layouts.Layout` objects, mapped by the layout package's field
 mapping; nothing here imports a transform or touches Spark.
 
 Examples

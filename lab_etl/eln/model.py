@@ -1,7 +1,7 @@
 """What an ELN export holds, whichever reader read it: experiments, experiment reagents and plate layouts.
 
 :class:`ElnExperiment` is one row of ``lab_silver.eln_experiments``; the layouts are
-:class:`lab_etl.layouts.Layout`\\ s. :func:`parse_timestamp` is the one ISO 8601 rule both readers use.
+:class:`lab_etl.layouts.Layout` objects. :func:`parse_timestamp` is the one ISO 8601 rule both readers use.
 """
 
 from __future__ import annotations

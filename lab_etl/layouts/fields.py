@@ -1,6 +1,6 @@
 """Field parsing shared by every layout reader: CSV cells, field names, quantities, and the well mapping.
 
-A reader turns its file into :class:`WellRecord`\\ s (one well's raw fields) and hands them to
+A reader turns its file into :class:`WellRecord` objects (one well's raw fields) and hands them to
 :func:`build_layout`, which maps each well's fields onto :class:`~lab_etl.layouts.model.WellLayout` and
 :class:`~lab_etl.layouts.model.WellReagent` the same way for every format (the table in :mod:`lab_etl.layouts`).
 :func:`layout_from_wells` does the same for readers of other formats (the ELN export).
