@@ -98,7 +98,7 @@ def run(
     AWS Glue would, with the landing folder and warehouse in place of its S3 locations.
     """
     from lab_etl.lakehouse.spark import get_spark
-    from lab_etl.pipeline.ingest_log import new_run_id
+    from lab_etl.run_ids import new_run_id
 
     with console.status("starting Spark"):
         spark = get_spark(warehouse)

@@ -24,7 +24,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab_etl import glue
+from lab_etl import glue_job
 from lab_etl.errors import ConfigError
 from lab_etl.lakehouse.jars import jar_paths
 
@@ -114,8 +114,8 @@ def get_spark(
     ConfigError
         When the Delta jars are missing (the message names ``lab-etl jars fetch``).
     """
-    if glue.on_glue():
-        session = glue.glue_spark_session()
+    if glue_job.on_glue():
+        session = glue_job.glue_spark_session()
         ensure_databases(session, location=str(warehouse))
         return session
     from pyspark.sql import SparkSession

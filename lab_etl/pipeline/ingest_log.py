@@ -8,13 +8,13 @@ job, not 100,000 rows collected to the driver.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
+from lab_etl.run_ids import new_run_id
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -23,10 +23,17 @@ if TYPE_CHECKING:
 
 LOG = "ingest_log"
 
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time plus a random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+__all__ = [
+    "LOG",
+    "FileOutcome",
+    "IngestSummary",
+    "classify",
+    "known_digests",
+    "log_rows",
+    "new_run_id",
+    "unlogged",
+    "write_log",
+]
 
 
 class FileOutcome(NamedTuple):

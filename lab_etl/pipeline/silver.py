@@ -55,7 +55,7 @@ def build_silver(spark: SparkSession, scope: SilverScope, publisher: Publisher) 
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from lab_etl.transforms.eln import join_experiments
+    from lab_etl.transforms.experiments import join_experiments
     from lab_etl.transforms.plate_mapping import map_layouts
 
     report = StepReport("silver", plates=set(scope.plates))

@@ -32,15 +32,15 @@ _COMPUTED_SCHEMA = (
 def _compute(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
-    from lab_etl import chem
+    from lab_etl.chem.structures import descriptors, standardise
     from lab_etl.errors import LabEtlError
 
     for batch in batches:
         rows = []
         for smiles in batch["smiles"]:
             try:
-                standard = chem.standardise(smiles)
-                found = chem.descriptors(smiles)
+                standard = standardise(smiles)
+                found = descriptors(smiles)
             except LabEtlError as exc:
                 rows.append({"smiles": smiles, "error": str(exc)})
                 continue

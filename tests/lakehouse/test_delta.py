@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from chispa import assert_df_equality
 
-from lab_etl import glue
+from lab_etl import glue_job
 
 pytestmark = pytest.mark.spark
 
@@ -47,7 +47,7 @@ def test_session_is_local_and_quiet(spark) -> None:  # type: ignore[no-untyped-d
     assert conf.get("spark.ui.enabled") == "false"
     assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
-    assert not glue.glue_jvm_present(spark)
+    assert not glue_job.glue_jvm_present(spark)
 
 
 def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
