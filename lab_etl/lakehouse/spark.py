@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,8 +123,25 @@ def get_spark(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("LAB_ETL_SPARK_LOG_LEVEL", "ERROR"))
+    if not conf["spark.master"].startswith("local"):
+        # executors on other machines have no lab_etl: ship this driver's copy, as Glue ships the wheel
+        spark.sparkContext.addPyFile(str(package_zip()))
     ensure_databases(spark)
     return spark
+
+
+def package_zip(folder: str | Path | None = None) -> Path:
+    """A zip of the lab_etl package this process imported, for executors' Python (``addPyFile``).
+
+    Built afresh in ``folder`` (a new temporary folder by default) so that executors run exactly the driver's code.
+    """
+    package = Path(__file__).resolve().parents[1]
+    target = Path(folder or tempfile.mkdtemp(prefix="lab_etl_pyfiles_")) / "lab_etl.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(package.parent).as_posix())
+    return target
 
 
 def warehouse_of(spark: SparkSession) -> Path:
