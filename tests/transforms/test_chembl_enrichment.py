@@ -76,6 +76,9 @@ _TIES = {
 }
 
 
+_IBU_K = ("CC(C)Cc1ccc(cc1)C(C)C(=O)[O-].[K+]", "CC(C)Cc1ccc(C(C)C([O-])=O)cc1.[K+]")
+
+
 def _tie_records() -> list[chem.CompoundRecord]:
     records = []
     for candidates, _ in _TIES.values():
@@ -109,8 +112,12 @@ def test_the_spark_path_picks_the_same_record_whatever_the_order(spark, reverse:
     records = _tie_records()[::-1] if reverse else _tie_records()
     reference = records_frame(spark, records, contract("chembl_compounds")).repartition(partitions)
     wells = [("P", f"A0{i + 1}", "reactant", None, s, None, None, None, None, "l") for i, s in enumerate(_TIES)]
+    # one ChEMBL id drawn two ways in two wells: the reagent keeps one SMILES, the same in every order
+    wells += [("P", f"B0{i + 1}", "reactant", None, s, "CHEMBL99", None, None, None, "l") for i, s in enumerate(_IBU_K)]
     layouts = spark.createDataFrame(wells[::-1] if reverse else wells, contract("well_reagents").spark_schema())
-    got = {r.smiles: r for r in enrich_reagents(layouts.repartition(partitions), reference).collect()}
+    got = {r.reagent_key: r for r in enrich_reagents(layouts.repartition(partitions), reference).collect()}
+    by_id = got.pop("CHEMBL99")
+    assert (by_id.match_method, by_id.smiles) == ("chembl_id", min(_IBU_K))
     assert {s: (r.match_method, r.chembl_id) for s, r in got.items()} == {
         s: ("inchikey", expected) for s, (_, expected) in _TIES.items()
     }
