@@ -3,6 +3,8 @@
 Locally it builds an embedded lakehouse: ``local[*]``, Delta Lake's extension and catalog, and a Hive
 metastore kept in Derby under the warehouse folder, so tables persist across runs and can be queried by name.
 The UI is off, the driver binds to 127.0.0.1 and shuffles use few partitions, which suits one machine.
+``LAB_ETL_SPARK_MASTER`` (e.g. ``spark://host:7077``) runs on a cluster instead: the jars and a zip of lab_etl
+(:func:`package_zip`) go to the executors, as Glue ships the wheel to its workers.
 On AWS Glue it returns the GlueContext's session, which Glue configures itself.
 
 Examples
