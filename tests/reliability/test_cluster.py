@@ -52,7 +52,7 @@ TABLES = (
 )
 
 START_TIMEOUT_S = 180
-RUN_TIMEOUT_S = 3600  # a guard against a hang: a run takes ~2 min on an idle machine, 20+ on a loaded one
+RUN_TIMEOUT_S = 3600  # a guard against a hang: on 2 cores shared with other jobs one run took 10-20 min
 
 
 @dataclass(frozen=True)
