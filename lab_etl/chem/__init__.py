@@ -46,7 +46,7 @@ from lab_etl.chem.chembl_downloads import (
     read_chembl_sqlite,
     read_chemreps,
 )
-from lab_etl.chem.matching import build_indexes, match_reagent
+from lab_etl.chem.matching import build_indexes, match_reagent, reference_rank
 from lab_etl.chem.records import (
     PROPERTY_COLUMNS,
     CompoundRecord,
@@ -77,6 +77,7 @@ __all__ = [
     "read_chembl_csv",
     "read_chembl_sqlite",
     "read_chemreps",
+    "reference_rank",
     "standardise",
     "standardise_unchecked",
 ]

@@ -20,6 +20,19 @@ def _chembl_number(chembl_id: str) -> int:
     return int(chembl_id[len("CHEMBL") :]) if CHEMBL_ID_RE.match(chembl_id) else 0
 
 
+def reference_rank(chembl_id: str, standard_inchi_key: str | None, match_key: str | None) -> tuple[bool, int]:
+    """Which of several records sharing ``match_key`` a reagent matches: the lowest rank (the one rule, also run
+    by the Spark path in :mod:`lab_etl.transforms.chembl`). The record that *is* the parent comes first, then the
+    lowest ChEMBL number (``CHEMBL25`` before ``CHEMBL100``: numbers, not strings).
+
+    Examples
+    --------
+    >>> sorted(["CHEMBL100", "CHEMBL25"], key=lambda i: reference_rank(i, "K", "K"))
+    ['CHEMBL25', 'CHEMBL100']
+    """
+    return (standard_inchi_key != match_key, _chembl_number(chembl_id))
+
+
 def build_indexes(
     records: Iterable[CompoundRecord],
 ) -> tuple[dict[str, CompoundRecord], dict[str, CompoundRecord]]:
@@ -40,7 +53,7 @@ def build_indexes(
     without_key = 0
 
     def rank(record: CompoundRecord) -> tuple[bool, int]:
-        return (record.standard_inchi_key != record.parent_inchi_key, _chembl_number(record.chembl_id))
+        return reference_rank(record.chembl_id, record.standard_inchi_key, record.parent_inchi_key)
 
     for record in records:
         by_id.setdefault(record.chembl_id, record)
