@@ -59,7 +59,7 @@ def test_demo_report_has_one_heat_map_per_plate_of_the_run(demo_html: str, demo_
     for data, plate in images:
         png = base64.b64decode(data)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, plate
-    assert "9 plate(s) touched by this run." in demo_html
+    assert "9 plate(s) touched by this run; 5 of 13 plate read(s) judged by their controls." in demo_html
 
 
 @pytest.mark.spark
@@ -69,11 +69,15 @@ def test_demo_report_lists_every_file_with_the_quarantine_reason(demo_html: str)
     rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', files.group(0), re.S)
     statuses = [status for status, _ in rows]
     assert statuses.count("quarantined") == 1 and statuses.count("duplicate") == 1
-    assert statuses.count("parsed") == 8 + 2 + 1  # instrument files, ELN exports, the ChEMBL extract
+    side_files = len([*(LANDING / "layouts").iterdir(), *(LANDING / "reference").iterdir()])
+    assert statuses.count("parsed") == 8 + 2 + side_files  # instrument files, ELN exports, layouts, ChEMBL extracts
     quarantined = next(cells for status, cells in rows if status == "quarantined")
     assert QUARANTINED_FILE in quarantined
     assert "the export has no raw read data" in quarantined and "re-export" in quarantined
     assert '<span class="badge quarantined">1 quarantined</span>' in demo_html
+    section = re.search(r'<table id="quarantined".*?</table>\s*<p id="quarantine-advice">(.*?)</p>', demo_html, re.S)
+    assert section is not None and QUARANTINED_FILE in section.group(0) and "re-export" in section.group(0)
+    assert "the next `lab-etl run` ingests it" in section.group(1) and "lab_bronze.quarantine" in section.group(1)
 
 
 @pytest.mark.spark
@@ -86,8 +90,16 @@ def test_demo_report_shows_the_plate_qc_table(demo_html: str) -> None:
     assert len(passed) == 1 and "<td>Plate 1</td>" in passed[0]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", passed[0])
     assert cells[5:7] == ["0.956", "41.2"]  # Z', S/B
-    assert sum(verdict == "not judged" for verdict, _ in rows) == 12
-    assert "No data-quality results" in demo_html or '<table id="dq"' in demo_html
+    # the plates with controls (examples/SOURCES.md): Gen5 passes, SoftMax x 3 and Kaleido fail, the rest have none
+    assert [verdict for verdict, _ in rows].count("fail") == 4
+    assert sum(verdict == "not judged" for verdict, _ in rows) == 8
+    # results first: the plates come before data quality, the files and the run
+    assert (
+        demo_html.index("<h2>Plates</h2>")
+        < demo_html.index("<h2>Data quality</h2>")
+        < demo_html.index("<h2>Files</h2>")
+    )
+    assert "No data-quality results" in demo_html or '<table id="dq-tables"' in demo_html
 
 
 @pytest.mark.spark
