@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -19,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LANDING = ROOT / "examples" / "landing"
 PLATE_READERS = LANDING / "instruments" / "plate_readers"
 GEN5 = "gen5_luminescence_endpoint.txt"
-NOT_PARSED = {"gen5_luminescence_endpoint (copy).txt", "gen5_export_without_results.txt"}  # duplicate, quarantined
 
 
 @pytest.fixture()
@@ -72,7 +72,8 @@ def test_most_gold_rows_carry_reagent_properties(after_run, warehouse: Path) -> 
     row = _sql(
         warehouse,
         "SELECT count(*) AS n, count_if(scaffold_mw IS NOT NULL AND scaffold_alogp IS NOT NULL AND scaffold_rtb IS NOT "
-        "NULL) AS with_props, count_if(source_file IS NULL) AS no_source FROM lab_gold.assay_results_flat",
+        "NULL) AS with_props, count_if(source_file IS NULL) AS no_source FROM lab_gold.assay_results_flat "
+        "WHERE plate_id = 'THIO-1'",  # the reaction screen: the plate-reader plates have no scaffold
     )[0]
     assert row["n"] > 0 and row["with_props"] / row["n"] >= 0.5 and row["no_source"] == 0
     thiol = _sql(warehouse, "SELECT mw, rtb, match_method FROM lab_silver.reagents WHERE reagent_key = 'COC(CCS)=O'")
@@ -81,6 +82,7 @@ def test_most_gold_rows_carry_reagent_properties(after_run, warehouse: Path) -> 
 
 def _z_primes_from_the_files() -> dict[tuple[str, str, str], float]:
     """Z' per plate read with controls, from the exports and the layout CSVs alone (no Spark, no pipeline)."""
+    from lab_etl.errors import ParseError
     from lab_etl.layouts import read_plate_map_csv, role_from_sample_name
     from lab_etl.parsers.registry import parse_bytes
 
@@ -88,11 +90,18 @@ def _z_primes_from_the_files() -> dict[tuple[str, str, str], float]:
     for path in (LANDING / "layouts").glob("*.csv"):
         roles.update({(w.plate_id, w.well): w.role for w in read_plate_map_csv(path.read_bytes(), path.name).wells})
     found = {}
+    seen = set()
     for path in sorted(PLATE_READERS.iterdir()):
-        if path.name in NOT_PARSED:
-            continue
+        data = path.read_bytes()
+        if hashlib.sha256(data).digest() in seen:
+            continue  # the same bytes under another name: the pipeline keeps the first by path
+        seen.add(hashlib.sha256(data).digest())
+        try:
+            readings = parse_bytes(data, path.name).readings
+        except ParseError:
+            continue  # quarantined
         values: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        for reading in parse_bytes(path.read_bytes(), path.name).readings:
+        for reading in readings:
             # the Gen5 export names its controls itself (POSCON, NEGCON) and has no layout file
             role = roles.get((reading.plate_id, reading.well)) or role_from_sample_name(reading.sample_name)
             if reading.value is not None:
@@ -120,7 +129,7 @@ def test_every_plate_read_with_controls_has_a_z_prime_and_a_verdict(after_run, w
         assert row["z_prime"] == pytest.approx(z_prime, rel=1e-9), key
         assert row["qc_pass"] is not None, key
         assert (z_prime < 0.5) == ("Z' below 0.5" in (row["qc_reasons"] or "")), key
-    assert judged[(GEN5, "Plate 1", "luminescence")]["qc_pass"] is True
+    assert [r["qc_pass"] for key, r in judged.items() if key[1] == "Plate 1"] == [True]
     not_judged = [r for r in qc if r["z_prime"] is None]
     assert not_judged and all(r["qc_pass"] is None and "not judged" in r["qc_reasons"] for r in not_judged)
 
