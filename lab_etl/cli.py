@@ -68,9 +68,9 @@ def check_landing(landing: str) -> None:
 
     Runs before Spark starts, so that a mistyped landing leaves no warehouse behind.
     """
-    if "://" in landing:
+    if "://" in landing and not landing.startswith("file:"):
         return
-    path = Path(landing.removeprefix("file:")).expanduser()
+    path = Path(landing.removeprefix("file:").removeprefix("//")).expanduser()
     if not path.exists():
         raise ConfigError(
             f"the landing folder {landing} does not exist; pass --landing the folder of instrument files "
