@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab_etl import __version__
-from lab_etl.errors import LabEtlError
+from lab_etl.errors import ConfigError, LabEtlError
 
 console = Console(stderr=True)
 WAREHOUSE_HELP = "Warehouse folder of the embedded lakehouse (Delta tables + metastore)."
@@ -33,7 +34,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except LabEtlError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        # one line however long: a wrapped message reads as several errors
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except SystemExit:
         raise
@@ -59,6 +61,56 @@ def doctor() -> None:
     for check in failed:
         console.print(f"[red]fix:[/red] {check.name}: {check.fix}", highlight=False)
     sys.exit(1 if failed else 0)
+
+
+def check_landing(landing: str) -> None:
+    """Raise :class:`ConfigError` unless ``landing`` is an existing local folder (``s3a://`` ... prefixes pass).
+
+    Runs before Spark starts, so that a mistyped landing leaves no warehouse behind.
+    """
+    if "://" in landing and not landing.startswith("file:"):
+        return
+    path = Path(landing.removeprefix("file:").removeprefix("//")).expanduser()
+    if not path.exists():
+        raise ConfigError(
+            f"the landing folder {landing} does not exist; pass --landing the folder of instrument files "
+            "(e.g. examples/landing)"
+        )
+    if not path.is_dir():
+        raise ConfigError(f"--landing {landing} is a file; pass the folder that holds it ({path.parent})")
+
+
+def prepare_warehouse(warehouse: str) -> None:
+    """Create the warehouse folder (with its parents) or raise :class:`ConfigError` saying why it cannot be."""
+    path = Path(warehouse).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--warehouse {warehouse} is a file; pass a folder (it is created when missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the warehouse folder {warehouse} ({exc.strerror}); pass --warehouse a folder you can "
+            "write to"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the warehouse folder {warehouse} is not writable; pass --warehouse a folder you can write to"
+        )
+
+
+def existing_warehouse(warehouse: str) -> None:
+    """Raise :class:`ConfigError` when a command that reads tables is pointed at a warehouse that does not exist."""
+    if not Path(warehouse).expanduser().is_dir():
+        raise ConfigError(
+            f"there is no warehouse at {warehouse}; run `lab-etl run --landing <folder> --warehouse {warehouse}` "
+            "first, or pass --warehouse the folder of an earlier run"
+        )
+
+
+def spark_error_line(exc: BaseException) -> str:
+    """The first non-blank line of a Spark error (a ParseException's text starts with a line break)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 @cli.group()
@@ -97,6 +149,8 @@ def run(
     With WORKFLOW (a name under workflows/ or a path), run that workflow's job scripts in dependency order, as
     AWS Glue would, with the landing folder and warehouse in place of its S3 locations.
     """
+    check_landing(landing)
+    prepare_warehouse(warehouse)
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.run_ids import new_run_id
 
@@ -196,6 +250,7 @@ def maintain(warehouse: str, retain_hours: int, no_vacuum: bool) -> None:
 )
 def sql(query: str, warehouse: str, output_format: str) -> None:
     """Run a Spark SQL query on the local catalog and print the rows."""
+    existing_warehouse(warehouse)
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
@@ -204,7 +259,10 @@ def sql(query: str, warehouse: str, output_format: str) -> None:
     try:
         result = spark.sql(query)
     except Exception as exc:  # Spark's AnalysisException and ParseException carry the useful text
-        raise click.ClickException(str(exc).splitlines()[0]) from None
+        raise ConfigError(
+            f'the query failed: {spark_error_line(exc)}; fix the SQL (`lab-etl sql "SHOW TABLES IN lab_gold"` '
+            "lists a database's tables)"
+        ) from None
     columns = result.columns
     rows = [row.asDict(recursive=True) for row in result.collect()]
     write_rows(columns, rows, output_format)

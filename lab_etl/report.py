@@ -1,13 +1,17 @@
 """The run report: one self-contained HTML page per pipeline run, for the scientists who look at plates.
 
-A report shows what a run did, read back from the lakehouse tables:
+A report shows what a run did, read back from the lakehouse tables, results first:
 
-- the run's row of ``lab_bronze.ingest_runs`` (counts, start and end);
-- every file the run saw, from ``lab_bronze.ingest_log``: parsed, quarantined (with the reason) or duplicate;
-- the data-quality gates' verdicts from ``lab_bronze.dq_results`` when that table exists;
 - the QC of every plate the run touched (``lab_bronze.run_plates`` -> ``lab_gold.plate_qc``): Z', S/B, CVs, verdict;
 - ONE heat map per plate (a PNG embedded as base64, so the page travels as one file), a panel per read of the plate;
+- data quality from ``lab_bronze.dq_results`` when that table exists: one line per table (expectations, passed,
+  failed), and only the failed expectations in full;
+- the files the run quarantined, each with its reason, and what to do about them;
+- every file the run saw, from ``lab_bronze.ingest_log``: parsed, quarantined or duplicate;
+- the run's row of ``lab_bronze.ingest_runs`` (counts, start and end);
 - a link to the Great Expectations Data Docs when they were built (``<warehouse>/_data_docs/index.html``).
+
+Table names come from the contracts (:func:`lab_etl.contracts.contract`), not from this module.
 
 All text is escaped (jinja2 autoescape): file names and reasons come from the landing area, i.e. from outside.
 The collecting (:func:`collect_report`, Spark) is kept apart from the rendering (:func:`render_html`, pure), so that
@@ -33,6 +37,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lab_etl.contracts import contract
 from lab_etl.errors import ConfigError
 from lab_etl.plates import geometry, parse_well, row_label
 
@@ -44,6 +49,12 @@ log = logging.getLogger(__name__)
 
 #: at most this many panels (reads: source file x measurement x channel) in one plate's heat map
 MAX_PANELS = 6
+
+#: what to do about a quarantined file, under the table of reasons
+QUARANTINE_ADVICE = (
+    "Fix or re-export each file as its reason says and put the new file in the landing folder: the next "
+    "`lab-etl run` ingests it (a file with the same bytes is not read again). The original bytes stay in {table}."
+)
 
 #: the dq_results columns shown, each with the spellings accepted for it (the table is another helper's)
 DQ_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -95,6 +106,10 @@ class RunReport:
     plates_note: str
     data_docs: str | None
     generated_at: datetime
+    #: per table: expectations evaluated, passed, failed (``dq`` then holds only the failed expectations)
+    dq_tables: ReportTable | None = None
+    quarantined: ReportTable = field(default_factory=lambda: ReportTable(["file", "reason"]))
+    quarantine_advice: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +203,11 @@ def plate_png(plate_id: str, panels: Sequence[HeatmapPanel], *, dpi: int = 90) -
 # ----------------------------------------------------------------------------------------------- collecting
 
 
+def _table(name: str) -> str:
+    """The ``database.table`` name of a contract's table (``ingest_runs`` -> ``lab_bronze.ingest_runs``)."""
+    return contract(name).qualified_name
+
+
 def resolve_run_id(spark: SparkSession, run_id: str) -> str:
     """``run_id`` checked against ``lab_bronze.ingest_runs``; ``"latest"`` is the run that started last.
 
@@ -195,19 +215,18 @@ def resolve_run_id(spark: SparkSession, run_id: str) -> str:
     """
     from pyspark.sql import functions as F
 
-    if not spark.catalog.tableExists("lab_bronze.ingest_runs"):
-        raise ConfigError("lab_bronze.ingest_runs does not exist in this warehouse: run `lab-etl run` first")
-    runs = spark.table("lab_bronze.ingest_runs")
+    runs_table = _table("ingest_runs")
+    if not spark.catalog.tableExists(runs_table):
+        raise ConfigError(f"{runs_table} does not exist in this warehouse: run `lab-etl run` first")
+    runs = spark.table(runs_table)
     if run_id == "latest":
         newest = runs.orderBy(F.col("started_at").desc(), F.col("run_id").desc()).select("run_id").first()
         if newest is None:
-            raise ConfigError("lab_bronze.ingest_runs is empty: run `lab-etl run` first")
+            raise ConfigError(f"{runs_table} is empty: run `lab-etl run` first")
         return str(newest[0])
     if runs.where(F.col("run_id") == run_id).limit(1).count() == 0:
         recent = [r[0] for r in runs.orderBy(F.col("started_at").desc()).select("run_id").limit(5).collect()]
-        raise ConfigError(
-            f"run '{run_id}' is not in lab_bronze.ingest_runs; use --run latest or one of: {', '.join(recent)}"
-        )
+        raise ConfigError(f"run '{run_id}' is not in {runs_table}; use --run latest or one of: {', '.join(recent)}")
     return run_id
 
 
@@ -220,12 +239,16 @@ def collect_report(spark: SparkSession, run_id: str, docs_dir: Path | None = Non
     run_id = resolve_run_id(spark, run_id)
     run = _run_table(spark, run_id)
     files, counts = _files_table(spark, run_id)
-    dq, dq_note = _dq_table(spark, run_id)
+    dq = _dq_summary(spark, run_id)
     plates = _run_plates(spark, run_id)
     qc = _qc_table(spark, plates)
     images = _plate_images(spark, plates)
     if plates:
-        plates_note = f"{len(plates)} plate(s) touched by this run."
+        judged = sum(1 for row in qc.rows if row[-2] != "not judged")
+        plates_note = (
+            f"{len(plates)} plate(s) touched by this run; {judged} of {len(qc.rows)} plate read(s) judged by their "
+            "controls."
+        )
     else:
         plates_note = "No new plates in this run: no step of it changed a plate's readings, layout or reagents."
     return RunReport(
@@ -233,13 +256,16 @@ def collect_report(spark: SparkSession, run_id: str, docs_dir: Path | None = Non
         run=run,
         files=files,
         file_counts=counts,
-        dq=dq,
-        dq_note=dq_note,
+        dq=dq.failed,
+        dq_note=dq.note,
+        dq_tables=dq.tables,
         qc=qc,
         plates=images,
         plates_note=plates_note,
         data_docs=_data_docs_link(spark, docs_dir),
         generated_at=datetime.now(UTC),
+        quarantined=quarantined_table(files),
+        quarantine_advice=QUARANTINE_ADVICE.format(table=_table("quarantine")),
     )
 
 
@@ -258,7 +284,7 @@ def _show(value: object, digits: int = 3) -> str:
 def _run_table(spark: SparkSession, run_id: str) -> ReportTable:
     from pyspark.sql import functions as F
 
-    row = spark.table("lab_bronze.ingest_runs").where(F.col("run_id") == run_id).first()
+    row = spark.table(_table("ingest_runs")).where(F.col("run_id") == run_id).first()
     assert row is not None  # resolve_run_id checked it
     return ReportTable(["field", "value"], [[name, _show(value)] for name, value in row.asDict().items()])
 
@@ -269,28 +295,55 @@ def _files_table(spark: SparkSession, run_id: str) -> tuple[ReportTable, dict[st
     columns = ["file_name", "status", "vendor", "engine", "rows", "reason", "path"]
     table = ReportTable(columns)
     counts = {"parsed": 0, "quarantined": 0, "duplicate": 0}
-    if not spark.catalog.tableExists("lab_bronze.ingest_log"):
+    log_table = _table("ingest_log")
+    if not spark.catalog.tableExists(log_table):
         return table, counts
     order = F.when(F.col("status") == "quarantined", 0).when(F.col("status") == "duplicate", 1).otherwise(2)
-    rows = spark.table("lab_bronze.ingest_log").where(F.col("run_id") == run_id).orderBy(order, "path").collect()
+    rows = spark.table(log_table).where(F.col("run_id") == run_id).orderBy(order, "path").collect()
     for row in rows:
         table.rows.append([_show(row[c]) for c in columns])
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return table, counts
 
 
-def _dq_table(spark: SparkSession, run_id: str) -> tuple[ReportTable | None, str]:
-    if not spark.catalog.tableExists("lab_bronze.dq_results"):
-        return None, "No data-quality results: lab_bronze.dq_results does not exist in this warehouse."
-    return dq_results_table(spark.table("lab_bronze.dq_results"), run_id)
+def quarantined_table(files: ReportTable) -> ReportTable:
+    """The quarantined files of a files table (columns ``file_name``, ``status``, ``reason``) with their reasons.
+
+    Examples
+    --------
+    >>> rows = [["a.txt", "parsed", ""], ["b.txt", "quarantined", "0 B"]]
+    >>> files = ReportTable(["file_name", "status", "reason"], rows)
+    >>> quarantined_table(files).rows
+    [['b.txt', '0 B']]
+    """
+    name, status, reason = (files.columns.index(c) for c in ("file_name", "status", "reason"))
+    rows = [[row[name], row[reason]] for row in files.rows if row[status] == "quarantined"]
+    return ReportTable(["file", "reason"], rows)
 
 
-def dq_results_table(dq_results: DataFrame, run_id: str) -> tuple[ReportTable | None, str]:
-    """The run's data-quality verdicts as a table (failed first) and a one-line summary.
+@dataclass
+class DqSummary:
+    """Data quality of one run as the report shows it: a line per table, the failed expectations, a summary."""
+
+    tables: ReportTable | None
+    failed: ReportTable | None
+    note: str
+
+
+def _dq_summary(spark: SparkSession, run_id: str) -> DqSummary:
+    dq_table = _table("dq_results")
+    if not spark.catalog.tableExists(dq_table):
+        return DqSummary(None, None, f"No data-quality results: {dq_table} does not exist in this warehouse.")
+    return dq_summary(spark.table(dq_table), run_id)
+
+
+def dq_summary(dq_results: DataFrame, run_id: str) -> DqSummary:
+    """The run's data-quality verdicts: one line per table (evaluated, passed, failed), the failed expectations in
+    full, and a one-line summary.
 
     ``dq_results`` is read defensively: whichever of the columns in :data:`DQ_COLUMNS` exist are shown (``table_name``
     or ``table``, ``column_name`` or ``column`` ...); without a ``run_id`` column every row counts as the run's.
-    The table is None when there is nothing to show, and the summary says why.
+    Without a ``success`` column nothing can be called failed: every expectation is then listed.
     """
     from pyspark.sql import functions as F
 
@@ -300,27 +353,39 @@ def dq_results_table(dq_results: DataFrame, run_id: str) -> tuple[ReportTable | 
     chosen = {label: next((c for c in names if c in present), None) for label, names in DQ_COLUMNS.items()}
     shown = {label: column for label, column in chosen.items() if column is not None}
     if not shown:
-        return None, "No data-quality results: lab_bronze.dq_results has none of the expected columns."
+        return DqSummary(None, None, "No data-quality results: the table has none of the expected columns.")
     success = shown.get("success")
-    ordering = [F.col(success).asc()] if success else []
-    rows = dq_results.select(*shown.values()).orderBy(*ordering, *[F.col(c) for c in shown.values() if c != success])
-    collected = rows.collect()
+    table_column = shown.get("table")
+    collected = dq_results.select(*shown.values()).orderBy(*[F.col(c) for c in shown.values()]).collect()
     if not collected:
-        return None, f"No data-quality results for run {run_id}."
-    table = ReportTable(list(shown))
-    table.rows = [[_show(row[column]) for column in shown.values()] for row in collected]
+        return DqSummary(None, None, f"No data-quality results for run {run_id}.")
     if not success:
-        return table, f"{len(collected)} expectation(s) evaluated."
-    failed = sum(1 for row in collected if row[success] is False)
-    return table, f"{len(collected)} expectation(s) evaluated, {failed} failed."
+        every = ReportTable(list(shown), [[_show(row[c]) for c in shown.values()] for row in collected])
+        return DqSummary(None, every, f"{len(collected)} expectation(s) evaluated.")
+    per_table: dict[str, list[int]] = {}
+    for row in collected:
+        counts = per_table.setdefault(str(row[table_column]) if table_column else "all tables", [0, 0])
+        counts[0 if row[success] is not False else 1] += 1
+    tables = ReportTable(
+        ["table", "expectations", "passed", "failed"],
+        [[name, str(ok + bad), str(ok), str(bad)] for name, (ok, bad) in sorted(per_table.items())],
+    )
+    failed_rows = [row for row in collected if row[success] is False]
+    failed = None
+    if failed_rows:
+        labels = [label for label in shown if label != "success"]
+        failed = ReportTable(labels, [[_show(row[shown[label]]) for label in labels] for row in failed_rows])
+    note = f"{len(collected)} expectation(s) on {len(per_table)} table(s) evaluated, {len(failed_rows)} failed."
+    return DqSummary(tables, failed, note)
 
 
 def _run_plates(spark: SparkSession, run_id: str) -> list[str]:
     from pyspark.sql import functions as F
 
-    if not spark.catalog.tableExists("lab_bronze.run_plates"):
+    plates_table = _table("run_plates")
+    if not spark.catalog.tableExists(plates_table):
         return []
-    rows = spark.table("lab_bronze.run_plates").where(F.col("run_id") == run_id).select("plate_id").distinct()
+    rows = spark.table(plates_table).where(F.col("run_id") == run_id).select("plate_id").distinct()
     return sorted(r[0] for r in rows.collect())
 
 
@@ -348,9 +413,10 @@ QC_COLUMNS = [
 def _qc_rows(spark: SparkSession, plates: list[str]) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
-    if not plates or not spark.catalog.tableExists("lab_gold.plate_qc"):
+    qc_table = _table("plate_qc")
+    if not plates or not spark.catalog.tableExists(qc_table):
         return []
-    frame = spark.table("lab_gold.plate_qc").where(F.col("plate_id").isin(plates))
+    frame = spark.table(qc_table).where(F.col("plate_id").isin(plates))
     ordered = frame.select("source_sha256", *QC_COLUMNS).orderBy("plate_id", "source_file", "measurement", "channel")
     return [row.asDict() for row in ordered.collect()]
 
@@ -385,10 +451,11 @@ def _plate_images(spark: SparkSession, plates: list[str]) -> list[PlateImage]:
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    if not plates or not spark.catalog.tableExists("lab_silver.plate_results"):
+    results_table = _table("plate_results")
+    if not plates or not spark.catalog.tableExists(results_table):
         return []
     read_keys = ["source_sha256", "plate_id", "measurement", "channel"]
-    results = spark.table("lab_silver.plate_results").where(F.col("plate_id").isin(plates))
+    results = spark.table(results_table).where(F.col("plate_id").isin(plates))
     # each well's last read: the endpoint of a kinetic read, read 1 of an endpoint one (as lab_gold.plate_qc)
     last = F.max("read_index").over(Window.partitionBy(*read_keys, "well"))
     wells = (
@@ -407,7 +474,7 @@ def _plate_images(spark: SparkSession, plates: list[str]) -> list[PlateImage]:
     for plate_id in plates:
         plate_reads = [reads[key] for key in sorted(k for k in reads if k[1] == plate_id)]
         if not plate_reads:
-            images.append(PlateImage(plate_id, b"", [], "no readings in lab_silver.plate_results"))
+            images.append(PlateImage(plate_id, b"", [], f"no readings in {results_table}"))
             continue
         several_files = len({r["source_sha256"] for r in plate_reads}) > 1
         shown = plate_reads[:MAX_PANELS]

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,36 @@ from lab_etl.errors import ConfigError
 from lab_etl.workflows.model import find_workflow, load_definition, parse_definition, slug
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+#: the parameter that picks the parser of every landing file (passed to the jobs as ``--vendor``)
+VENDOR_PARAMETER = "instrument_vendor"
+
+
+def check_vendor(vendor: str) -> None:
+    """Raise :class:`ConfigError` unless ``vendor`` is ``auto`` or a parser name of ``lab-etl instruments``.
+
+    A workflow rendered with any other vendor could only quarantine every file it is given.
+
+    Examples
+    --------
+    >>> check_vendor("tecan")
+    >>> check_vendor("tecna")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lab_etl.errors.ConfigError: --set instrument_vendor=tecna: no such instrument parser (did you mean tecan?...
+    """
+    if vendor == "auto":
+        return
+    from lab_etl.parsers.registry import list_instruments
+
+    names = [info.name for info in list_instruments()]
+    if vendor in names:
+        return
+    close = difflib.get_close_matches(vendor, names, n=3)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    raise ConfigError(
+        f"--set {VENDOR_PARAMETER}={vendor}: no such instrument parser{hint}; use auto or a name that "
+        "`lab-etl instruments` lists"
+    )
 
 
 def clone(
@@ -59,7 +90,8 @@ def clone(
     Raises
     ------
     ConfigError
-        Bad new name, unknown or mistyped override, existing output without ``force``, or a clone that does not
+        Bad new name, unknown or mistyped override, an ``instrument_vendor`` that is neither ``auto`` nor a parser
+        of ``lab-etl instruments``, existing output without ``force``, or a clone that does not
         validate (the message names the field).
     """
     source = find_workflow(src_path)
@@ -76,6 +108,8 @@ def clone(
             known = ", ".join(sorted(definition.parameters))
             raise ConfigError(f"{source}: --set {name}=...: no such parameter; declared ones: {known}")
         document["parameters"][name]["default"] = definition.parameters[name].coerce(text, f"--set {name}")
+        if name == VENDOR_PARAMETER:
+            check_vendor(text)
     target = output or source.parent / f"{new_name}.yaml"
     if target.exists() and not force:
         raise ConfigError(f"{target} exists; choose another --output or remove it first")

@@ -12,7 +12,10 @@ import pytest
 from lab_etl.report import build_report
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "render_report.py"
-needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+needs_chromium = pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed: `make test` installs it as root with apt-get (Debian: apt-get install chromium)",
+)
 
 
 def _render(html: Path, png: Path) -> subprocess.CompletedProcess[str]:

@@ -12,12 +12,13 @@ from click.testing import CliRunner
 
 from lab_etl.errors import ConfigError, ParseError
 from lab_etl.report import (
+    DqSummary,
     HeatmapPanel,
     PlateImage,
     ReportTable,
     RunReport,
     build_report,
-    dq_results_table,
+    dq_summary,
     plate_matrix,
     plate_png,
     render_html,
@@ -58,7 +59,7 @@ def test_demo_report_has_one_heat_map_per_plate_of_the_run(demo_html: str, demo_
     for data, plate in images:
         png = base64.b64decode(data)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000, plate
-    assert "9 plate(s) touched by this run." in demo_html
+    assert "9 plate(s) touched by this run; 5 of 13 plate read(s) judged by their controls." in demo_html
 
 
 @pytest.mark.spark
@@ -68,11 +69,15 @@ def test_demo_report_lists_every_file_with_the_quarantine_reason(demo_html: str)
     rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', files.group(0), re.S)
     statuses = [status for status, _ in rows]
     assert statuses.count("quarantined") == 1 and statuses.count("duplicate") == 1
-    assert statuses.count("parsed") == 8 + 2 + 1  # instrument files, ELN exports, the ChEMBL extract
+    side_files = len([*(LANDING / "layouts").iterdir(), *(LANDING / "reference").iterdir()])
+    assert statuses.count("parsed") == 8 + 2 + side_files  # instrument files, ELN exports, layouts, ChEMBL extracts
     quarantined = next(cells for status, cells in rows if status == "quarantined")
     assert QUARANTINED_FILE in quarantined
     assert "the export has no raw read data" in quarantined and "re-export" in quarantined
     assert '<span class="badge quarantined">1 quarantined</span>' in demo_html
+    section = re.search(r'<table id="quarantined".*?</table>\s*<p id="quarantine-advice">(.*?)</p>', demo_html, re.S)
+    assert section is not None and QUARANTINED_FILE in section.group(0) and "re-export" in section.group(0)
+    assert "the next `lab-etl run` ingests it" in section.group(1) and "lab_bronze.quarantine" in section.group(1)
 
 
 @pytest.mark.spark
@@ -85,8 +90,16 @@ def test_demo_report_shows_the_plate_qc_table(demo_html: str) -> None:
     assert len(passed) == 1 and "<td>Plate 1</td>" in passed[0]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", passed[0])
     assert cells[5:7] == ["0.956", "41.2"]  # Z', S/B
-    assert sum(verdict == "not judged" for verdict, _ in rows) == 12
-    assert "No data-quality results" in demo_html or '<table id="dq"' in demo_html
+    # the plates with controls (examples/SOURCES.md): Gen5 passes, SoftMax x 3 and Kaleido fail, the rest have none
+    assert [verdict for verdict, _ in rows].count("fail") == 4
+    assert sum(verdict == "not judged" for verdict, _ in rows) == 8
+    # results first: the plates come before data quality, the files and the run
+    assert (
+        demo_html.index("<h2>Plates</h2>")
+        < demo_html.index("<h2>Data quality</h2>")
+        < demo_html.index("<h2>Files</h2>")
+    )
+    assert "No data-quality results" in demo_html or '<table id="dq-tables"' in demo_html
 
 
 @pytest.mark.spark
@@ -122,21 +135,26 @@ def test_data_docs_are_linked_when_built(demo_lakehouse, demo_run_id: str, tmp_p
 
 
 @pytest.mark.spark
-def test_dq_results_are_read_whatever_their_column_names(spark) -> None:  # type: ignore[no-untyped-def]
+def test_dq_results_are_summed_per_table_and_only_failures_listed(spark) -> None:  # type: ignore[no-untyped-def]
     frame = spark.createDataFrame(
         [
             ("run-1", "lab_gold.plate_qc", "expect_column_values_to_be_between", "z_prime", True, 0),
             ("run-1", "lab_gold.plate_qc", "expect_column_values_to_not_be_null", "plate_id", False, 3),
+            ("run-1", "lab_silver.reagents", "expect_column_values_to_not_be_null", "reagent_key", True, 0),
             ("run-2", "lab_gold.plate_qc", "expect_column_values_to_not_be_null", "plate_id", True, 0),
         ],
         "run_id string, table string, expectation_type string, column string, success boolean, unexpected_count int",
     )
-    table, note = dq_results_table(frame, "run-1")
-    assert note == "2 expectation(s) evaluated, 1 failed."
-    assert table is not None and table.columns == ["table", "expectation", "column", "success", "unexpected"]
-    assert table.rows[0] == ["lab_gold.plate_qc", "expect_column_values_to_not_be_null", "plate_id", "no", "3"]
-    assert dq_results_table(frame, "run-9") == (None, "No data-quality results for run run-9.")
-    assert dq_results_table(frame.select("run_id"), "run-1")[1].endswith("has none of the expected columns.")
+    summary = dq_summary(frame, "run-1")
+    assert summary.note == "3 expectation(s) on 2 table(s) evaluated, 1 failed."
+    assert summary.tables is not None and summary.tables.rows == [
+        ["lab_gold.plate_qc", "2", "1", "1"],
+        ["lab_silver.reagents", "1", "1", "0"],
+    ]
+    assert summary.failed is not None and summary.failed.columns == ["table", "expectation", "column", "unexpected"]
+    assert summary.failed.rows == [["lab_gold.plate_qc", "expect_column_values_to_not_be_null", "plate_id", "3"]]
+    assert dq_summary(frame, "run-9") == DqSummary(None, None, "No data-quality results for run run-9.")
+    assert dq_summary(frame.select("run_id"), "run-1").note.endswith("has none of the expected columns.")
 
 
 def _report(**changes: object) -> RunReport:
@@ -193,3 +211,24 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(lab_etl.report, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 6
+
+
+def test_results_come_first_then_quality_then_quarantine_with_what_to_do() -> None:
+    files = ReportTable(
+        ["file_name", "status", "reason"],
+        [["bad.txt", "quarantined", "no raw read data; re-export"], ["ok.csv", "parsed", ""]],
+    )
+    dq_tables = ReportTable(["table", "expectations", "passed", "failed"], [["lab_gold.plate_qc", "5", "4", "1"]])
+    failed = ReportTable(["table", "expectation"], [["lab_gold.plate_qc", "expect_column_values_to_not_be_null"]])
+    quarantined = ReportTable(["file", "reason"], [["bad.txt", "no raw read data; re-export"]])
+    html = render_html(
+        _report(
+            files=files, dq=failed, dq_tables=dq_tables, quarantined=quarantined, quarantine_advice="Fix it, land it."
+        )
+    )
+    order = [html.index(f"<h2>{title}</h2>") for title in ("Plates", "Data quality", "Quarantined files", "Files")]
+    assert order == sorted(order) and html.index("<h2>The run</h2>") > order[-1]
+    assert '<tr class="fail"><td>lab_gold.plate_qc</td>' in html and "<h3>Failed expectations</h3>" in html
+    quarantine = html[order[2] : order[3]]
+    assert "bad.txt" in quarantine and "re-export" in quarantine and "Fix it, land it." in quarantine
+    assert "This run quarantined no file." in render_html(_report())
