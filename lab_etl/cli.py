@@ -255,7 +255,8 @@ def sql(query: str, warehouse: str, output_format: str) -> None:
     from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
     spark = get_spark(warehouse)
-    attach_tables(spark, tables_named_in(query))
+    # the tables the query names; a query that names none (SHOW TABLES …) sees every table of the warehouse
+    attach_tables(spark, tables_named_in(query) or None)
     try:
         result = spark.sql(query)
     except Exception as exc:  # Spark's AnalysisException and ParseException carry the useful text
