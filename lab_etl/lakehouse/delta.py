@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from lab_etl.contracts import TableContract
+from lab_etl.lakehouse.locks import table_write_lock
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -39,7 +40,11 @@ def table_exists(spark: SparkSession, contract: TableContract) -> bool:
 
 def ensure_table(spark: SparkSession, contract: TableContract) -> str:
     """Create the contract's Delta table when missing; return its qualified name."""
-    if not table_exists(spark, contract):
+    if table_exists(spark, contract):
+        return contract.qualified_name
+    with table_write_lock(spark, contract.qualified_name):
+        if table_exists(spark, contract):  # another writer created it while this one waited
+            return contract.qualified_name
         partitioned = f"\nPARTITIONED BY ({', '.join(contract.partition_by)})" if contract.partition_by else ""
         properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
         comment = contract.description.replace("'", "\\'")
@@ -61,6 +66,7 @@ def append(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
     """Append rows (for logs whose key is new by construction, e.g. run id + path)."""
     ensure_table(spark, contract)
     _with_conflict_retry(
+        spark,
         lambda: conform(df, contract).write.format("delta").mode("append").saveAsTable(contract.qualified_name),
         contract,
     )
@@ -81,7 +87,7 @@ def merge_new_rows(spark: SparkSession, df: DataFrame, contract: TableContract) 
         target = DeltaTable.forName(spark, contract.qualified_name)
         target.alias("target").merge(source.alias("source"), condition).whenNotMatchedInsertAll().execute()
 
-    _with_conflict_retry(run, contract)
+    _with_conflict_retry(spark, run, contract)
 
 
 def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
@@ -104,7 +110,7 @@ def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
             .execute()
         )
 
-    _with_conflict_retry(run, contract)
+    _with_conflict_retry(spark, run, contract)
 
 
 def sync_scope(
@@ -140,14 +146,17 @@ def sync_scope(
             .execute()
         )
 
-    _with_conflict_retry(run, contract)
+    _with_conflict_retry(spark, run, contract)
 
 
-def _with_conflict_retry(action, contract: TableContract) -> None:  # type: ignore[no-untyped-def]
-    """Retry a write that lost a race with a concurrent writer (Delta's optimistic concurrency)."""
+def _with_conflict_retry(spark: SparkSession, action, contract: TableContract) -> None:  # type: ignore[no-untyped-def]
+    """Run a write under the table's write lock (:mod:`lab_etl.lakehouse.locks`), and retry it when it lost a race
+    with a writer that does not take the lock (Delta's optimistic concurrency)."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            action()
+            with table_write_lock(spark, contract.qualified_name) as held:
+                held.check()
+                action()
             return
         except Exception as exc:
             name = type(exc).__name__ + " " + str(exc)[:200]

@@ -190,6 +190,7 @@ class _Deployer:
             "AWS::Glue::Workflow": self._workflow,
             "AWS::Glue::Trigger": self._trigger,
             "AWS::Events::Rule": self._rule,
+            "AWS::DynamoDB::Table": self._dynamodb_table,
         }[resource.type]
         if handler is not None:
             handler(resource.logical_id, render.fill_placeholders(resource.properties, self.context))
@@ -416,6 +417,26 @@ class _Deployer:
         if self._glue_tags("job", name, props["Tags"]):
             action = UPDATED
         self.report.record("glue-job", name, action)
+
+    def _dynamodb_table(self, logical: str, props: dict[str, Any]) -> None:
+        """Create the lock table once; an existing one (another workflow's, on the shared warehouse) is kept."""
+        name = props["TableName"]
+        where = f"dynamodb table {name}"
+        found = self._get("dynamodb", "describe_table", ("ResourceNotFoundException",), where, TableName=name)
+        if found is not None:
+            self.report.record("dynamodb-table", name, UNCHANGED)
+            return
+        create = {key: value for key, value in props.items() if key != "TimeToLiveSpecification"}
+        self._call("dynamodb", "create_table", where, **create)
+        self.client("dynamodb").get_waiter("table_exists").wait(TableName=name)
+        self._call(
+            "dynamodb",
+            "update_time_to_live",
+            where,
+            TableName=name,
+            TimeToLiveSpecification=props["TimeToLiveSpecification"],
+        )
+        self.report.record("dynamodb-table", name, CREATED)
 
     def _crawler(self, logical: str, props: dict[str, Any]) -> None:
         name = props["Name"]
