@@ -46,11 +46,14 @@ def cli() -> None:
 
 
 @cli.command()
-def doctor() -> None:
-    """Check Python, Java, Spark, Delta and the jars; exit 0 only when all are right."""
+@click.option("--warehouse", default="warehouse", show_default=True, help="Warehouse whose write protection to report.")
+@click.option("--s3-endpoint", default=None, help="S3 (and DynamoDB) endpoint other than AWS, e.g. a moto server.")
+def doctor(warehouse: str, s3_endpoint: str | None) -> None:
+    """Check Python, Java, Spark, Delta, the jars and what protects concurrent writers; exit 0 only when all are
+    right."""
     from lab_etl.doctor import run_checks
 
-    checks = run_checks()
+    checks = run_checks(warehouse=warehouse, s3_endpoint=s3_endpoint)
     table = Table("check", "found", "expected", "ok")
     for check in checks:
         table.add_row(check.name, check.found, check.expected, "[green]yes[/green]" if check.ok else "[red]NO[/red]")

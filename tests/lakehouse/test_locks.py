@@ -268,3 +268,34 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LAB_ETL_WRITE_LOCK", "sometimes")
     with pytest.raises(ConfigError, match=r"use auto .* or off"):
         locks.LockSettings.resolve()
+
+
+# ------------------------------------------------------------------------------------------ lab-etl doctor
+def test_doctor_says_which_protection_is_active(
+    moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lab_etl.doctor import write_protection_check
+
+    for name in ("LAB_ETL_WRITE_LOCK", "LAB_ETL_LOCK_ENDPOINT", "LAB_ETL_LOCK_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    local = write_protection_check(str(tmp_path))
+    assert (local.found, local.ok) == (f"file lock ({tmp_path}/_locks/<db>.<table>.lock)", True)
+
+    lease = write_protection_check("s3a://lake/warehouse", moto_server)
+    assert lease.ok, lease
+    assert lease.found == f"DynamoDB lease lock (table lab_etl_delta_locks, lease 60 s, at {moto_server})"
+    assert lease.found.startswith(locks.DYNAMODB_LEASE)
+
+    on_aws = write_protection_check("s3://lake/warehouse")
+    assert (on_aws.found, on_aws.ok) == ("DynamoDB lease lock (table lab_etl_delta_locks, lease 60 s)", True)
+
+    log_store = write_protection_check("s3://lake/warehouse", log_store_impl=locks.S3_DYNAMODB_LOG_STORE)
+    assert (log_store.found, log_store.ok) == ("S3DynamoDBLogStore", True)
+
+    unreachable = write_protection_check("s3a://lake/warehouse", "http://127.0.0.1:9")
+    assert not unreachable.ok and "unreachable" in unreachable.found
+
+    monkeypatch.setenv("LAB_ETL_WRITE_LOCK", "off")
+    off = write_protection_check("s3a://lake/warehouse", moto_server)
+    assert (off.found, off.ok) == ("none (s3a://lake/warehouse)", False)
+    assert "can lose a commit" in off.fix
