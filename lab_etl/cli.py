@@ -175,8 +175,10 @@ def maintain(warehouse: str, retain_hours: int, no_vacuum: bool) -> None:
 def sql(query: str, warehouse: str, output_format: str) -> None:
     """Run a Spark SQL query on the local catalog and print the rows."""
     from lab_etl.lakehouse.spark import get_spark
+    from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
     spark = get_spark(warehouse)
+    attach_tables(spark, tables_named_in(query))
     try:
         result = spark.sql(query)
     except Exception as exc:  # Spark's AnalysisException and ParseException carry the useful text

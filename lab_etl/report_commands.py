@@ -44,7 +44,9 @@ WAREHOUSE_HELP = "Warehouse folder of the embedded lakehouse (Delta tables + met
 def report(run_id: str, warehouse: str, output: Path, docs_dir: Path | None) -> None:
     """Write a self-contained HTML report of one run: files, data quality, plate QC and a heat map per plate."""
     from lab_etl.lakehouse.spark import get_spark
+    from lab_etl.lakehouse.tables import attach_tables
     from lab_etl.report import build_report
 
     spark = get_spark(warehouse)
+    attach_tables(spark)
     click.echo(str(build_report(spark, run_id, output, docs_dir)))

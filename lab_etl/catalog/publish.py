@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.catalog.glue import PublishReport, publish_tables, table_to_publish
-from lab_etl.lakehouse.tables import existing_tables, register_local
+from lab_etl.lakehouse.tables import attach_tables, existing_tables
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -21,7 +21,7 @@ class CatalogPublish:
 def publish_catalog(spark: SparkSession, warehouse: str, glue: Any | None = None) -> CatalogPublish:
     """Register the tables locally (when missing), refresh their symlink manifests, and create-or-update them in
     Glue (a native Delta table for Athena plus a Spectrum twin each) when a Glue client is given."""
-    registered = register_local(spark, warehouse)
+    registered = attach_tables(spark)
     tables = existing_tables(spark)
     for table in tables:
         # Delta regenerates manifests on every write (table property); this covers tables written before it was set

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lab_etl.contracts import TableContract
 from lab_etl.lakehouse.locks import table_write_lock
@@ -38,19 +38,42 @@ def table_exists(spark: SparkSession, contract: TableContract) -> bool:
     return bool(spark.catalog.tableExists(contract.qualified_name))
 
 
+def table_location(spark: SparkSession, contract: TableContract) -> str:
+    """Where the contract's Delta folder lives: ``<database location>/<table>``."""
+    database = spark.catalog.getDatabase(contract.database)
+    return f"{str(database.locationUri).rstrip('/')}/{contract.table}"
+
+
+def is_delta_folder(spark: SparkSession, location: str) -> bool:
+    """True when ``location`` (local or ``s3a://``) holds a Delta table's ``_delta_log``."""
+    jvm: Any = spark._jvm
+    log_path = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log")
+    return bool(log_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(log_path))  # type: ignore[attr-defined]
+
+
 def ensure_table(spark: SparkSession, contract: TableContract) -> str:
-    """Create the contract's Delta table when missing; return its qualified name."""
+    """The contract's table by name, registered from its Delta folder when the session does not know it yet, else
+    created empty from the contract under the table's write lock; returns its qualified name.
+
+    The warehouse folder is the catalog (:mod:`lab_etl.lakehouse.spark`): a session registers a table the first time
+    it is used, so a command pays only for the tables it touches.
+    """
     if table_exists(spark, contract):
         return contract.qualified_name
+    location = table_location(spark, contract)
+    if is_delta_folder(spark, location):
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} USING DELTA LOCATION '{location}'")
+        return contract.qualified_name
     with table_write_lock(spark, contract.qualified_name):
-        if table_exists(spark, contract):  # another writer created it while this one waited
+        if is_delta_folder(spark, location):  # another process created it while this one waited for the lock
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} USING DELTA LOCATION '{location}'")
             return contract.qualified_name
         partitioned = f"\nPARTITIONED BY ({', '.join(contract.partition_by)})" if contract.partition_by else ""
         properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
         comment = contract.description.replace("'", "\\'")
         spark.sql(
             f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} (\n  {contract.ddl_columns()}\n) USING DELTA"
-            f"{partitioned}\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
+            f"{partitioned}\nLOCATION '{location}'\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
         )
     return contract.qualified_name
 

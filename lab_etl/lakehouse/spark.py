@@ -1,9 +1,13 @@
 """The one SparkSession factory: jobs, the CLI and the tests all get their session here.
 
-Locally it builds an embedded lakehouse: ``local[*]``, Delta Lake's extension and catalog, and a Hive
-metastore kept in Derby under the warehouse folder, so tables persist across runs and can be queried by name.
+Locally it builds an embedded lakehouse: ``local[*]``, Delta Lake's extension and catalog, and Spark's embedded
+in-memory catalog over the warehouse folder. The folder is the catalog: a table is the Delta folder
+``<warehouse>/<database>.db/<table>/``, and each session registers a table by name the first time it is used
+(:func:`lab_etl.lakehouse.delta.ensure_table`, :func:`lab_etl.lakehouse.tables.attach_tables`). So a session
+starts without a metastore to boot, tables persist across runs, any number of processes can use one warehouse at
+once, and a warehouse on ``s3a://`` works the same way as a local folder.
 The UI is off, the driver binds to 127.0.0.1 and shuffles use few partitions, which suits one machine.
-On AWS Glue it returns the GlueContext's session, which Glue configures itself.
+On AWS Glue it returns the GlueContext's session, whose catalog is the Glue Data Catalog.
 
 Examples
 --------
@@ -35,15 +39,33 @@ DATABASES = ("lab_bronze", "lab_silver", "lab_gold", "lab_reference")
 DEFAULT_WAREHOUSE = "warehouse"
 
 
+def warehouse_uri(warehouse: str | Path) -> str:
+    """The warehouse as Spark names it: an absolute local path, or an ``s3a://`` URI as given.
+
+    Examples
+    --------
+    >>> warehouse_uri("s3a://lab-warehouse/warehouse/")
+    's3a://lab-warehouse/warehouse'
+    """
+    text = str(warehouse)
+    if "://" in text and not text.startswith("file:"):
+        return text.rstrip("/")
+    return str(Path(text.removeprefix("file:")).expanduser().resolve())
+
+
+def is_local(warehouse: str | Path) -> bool:
+    """True for a warehouse in a local folder (not ``s3a://``)."""
+    return "://" not in str(warehouse) or str(warehouse).startswith("file:")
+
+
 def spark_conf(
     warehouse: str | Path, *, master: str | None = None, shuffle_partitions: int | None = None
 ) -> dict[str, str]:
     """The local session's configuration (a dict, so that tests and docs can show it)."""
-    root = Path(warehouse).expanduser().resolve()
-    metastore = root / "_metastore"
+    root = warehouse_uri(warehouse)
     jars = ",".join(str(p) for p in jar_paths())
     log4j = files("lab_etl") / "resources" / "log4j2.properties"
-    java_options = f"-Dderby.system.home={metastore} -Dlog4j2.configurationFile=file:{log4j}"
+    java_options = f"-Dlog4j2.configurationFile=file:{log4j}"
     return {
         "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
         "spark.app.name": "lab_etl",
@@ -52,11 +74,9 @@ def spark_conf(
         "spark.jars": jars,
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(root),
-        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true",
-        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
-        "spark.hadoop.hive.metastore.schema.verification": "false",
+        # the warehouse folder is the catalog (see the module docstring): no metastore to boot or to share
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.warehouse.dir": root,
         "spark.driver.extraJavaOptions": java_options,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -105,17 +125,17 @@ def get_spark(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     active = SparkSession.getActiveSession()
     if active is not None:
-        wanted = Path(warehouse).expanduser().resolve()
-        if warehouse_of(active) != wanted:
+        wanted = warehouse_uri(warehouse)
+        if warehouse_location(active) != wanted:
             raise ConfigError(
-                f"this process already runs Spark on warehouse {warehouse_of(active)}; one process serves one "
+                f"this process already runs Spark on warehouse {warehouse_location(active)}; one process serves one "
                 f"warehouse, so start a new process for {wanted}"
             )
         return active
     conf = spark_conf(warehouse, master=master, shuffle_partitions=shuffle_partitions)
     conf.update(extra_conf or {})
-    Path(warehouse).expanduser().mkdir(parents=True, exist_ok=True)
-    (Path(warehouse).expanduser() / "_metastore").mkdir(parents=True, exist_ok=True)
+    if is_local(warehouse):
+        Path(warehouse_uri(warehouse)).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -125,17 +145,25 @@ def get_spark(
     return spark
 
 
+def warehouse_location(spark: SparkSession) -> str:
+    """The warehouse a session was built for: an absolute local path or an ``s3a://`` URI."""
+    return warehouse_uri(str(spark.conf.get("spark.sql.warehouse.dir", "")))
+
+
 def warehouse_of(spark: SparkSession) -> Path:
     """The warehouse folder a local session was built for."""
-    return Path(str(spark.conf.get("spark.sql.warehouse.dir", "")).removeprefix("file:"))
+    return Path(warehouse_location(spark))
 
 
 def ensure_databases(
     spark: SparkSession, databases: tuple[str, ...] = DATABASES, *, location: str | None = None
 ) -> None:
-    """Create the lakehouse databases when missing: one folder each under the warehouse (``location`` on Glue,
-    where the Data Catalog has no warehouse folder of its own, e.g. ``s3://bucket/warehouse``)."""
-    existing = {row[0] for row in spark.sql("SHOW DATABASES").collect()}
+    """Create the lakehouse databases when missing: ``<warehouse>/<database>.db`` (``location`` on Glue, where the
+    Data Catalog has no warehouse folder of its own, e.g. ``s3://bucket/warehouse``).
+
+    Locally the catalog lives in memory, so this runs once per session and costs no Spark job.
+    """
+    existing = {db.name for db in spark.catalog.listDatabases()}
     for database in databases:
         if database not in existing:
             where = f" LOCATION '{location.rstrip('/')}/{database}.db'" if location else ""

@@ -22,7 +22,8 @@ class LakehouseTable:
 
 
 def existing_tables(spark: SparkSession, databases: tuple[str, ...] | None = None) -> list[LakehouseTable]:
-    """Every contract table the session's catalog holds, with location, real schema and partition values."""
+    """Every contract table of the warehouse, with location, real schema and partition values."""
+    attach_tables(spark)
     found = []
     for name in all_tables():
         table = contract(name)
@@ -43,17 +44,39 @@ def existing_tables(spark: SparkSession, databases: tuple[str, ...] | None = Non
     return found
 
 
-def register_local(spark: SparkSession, warehouse: str) -> list[str]:
-    """Register in the local metastore every contract table whose Delta folder exists under ``warehouse`` but which
-    the metastore does not know (a copied warehouse, a lost metastore). Returns the tables registered."""
-    from pathlib import Path
+def attach_tables(spark: SparkSession, names: list[str] | None = None) -> list[str]:
+    """Register by name the contract tables (all, or the qualified ``names``) whose Delta folder exists in the
+    warehouse but which this session does not know yet; returns the tables registered.
 
+    The warehouse folder is the catalog (:mod:`lab_etl.lakehouse.spark`); commands that read tables by name (``lab-etl
+    sql``, the report, publishing) attach what they use, and a command that names one table pays for one.
+    """
+    from lab_etl.lakehouse.delta import is_delta_folder, table_location
+    from lab_etl.lakehouse.spark import ensure_databases
+
+    wanted = [name for name in all_tables() if names is None or contract(name).qualified_name in names]
+    ensure_databases(spark, tuple(sorted({contract(name).database for name in wanted})))
     registered = []
-    for name in all_tables():
+    for name in wanted:
         table = contract(name)
-        folder = Path(warehouse) / f"{table.database}.db" / table.table
-        if (folder / "_delta_log").is_dir() and not spark.catalog.tableExists(table.qualified_name):
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {table.database}")
-            spark.sql(f"CREATE TABLE {table.qualified_name} USING DELTA LOCATION '{folder.resolve()}'")
+        if spark.catalog.tableExists(table.qualified_name):
+            continue
+        location = table_location(spark, table)
+        if is_delta_folder(spark, location):
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {table.qualified_name} USING DELTA LOCATION '{location}'")
             registered.append(table.qualified_name)
     return registered
+
+
+def tables_named_in(query: str) -> list[str]:
+    """The contract tables a SQL text names (``lab_bronze.ingest_log`` …), in the order of the contracts.
+
+    Examples
+    --------
+    >>> tables_named_in("SELECT count(*) FROM lab_bronze.instrument_readings r JOIN LAB_GOLD.plate_qc q")
+    ['lab_bronze.instrument_readings', 'lab_gold.plate_qc']
+    """
+    import re
+
+    named = {f"{db}.{table}".lower() for db, table in re.findall(r"`?(\w+)`?\s*\.\s*`?(\w+)`?", query)}
+    return [contract(n).qualified_name for n in all_tables() if contract(n).qualified_name in named]

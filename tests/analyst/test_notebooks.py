@@ -1,7 +1,7 @@
 """The analyst notebooks, executed with nbclient against the demo lakehouse; and stored without outputs.
 
-The kernel is another process: it reads the Delta tables by path with delta-rs (the test JVM holds the embedded
-Derby metastore), finds the warehouse in LAB_ETL_WAREHOUSE and, with LAB_ETL_EXPECT_DEMO=1, also checks the values
+The kernel is another process: it reads the Delta tables by path with delta-rs (a Delta table is its folder; no JVM
+is needed), finds the warehouse in LAB_ETL_WAREHOUSE and, with LAB_ETL_EXPECT_DEMO=1, also checks the values
 of the demo data. A notebook whose checks fail raises in its cell, which nbclient turns into an error here.
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from chispa import assert_df_equality
 
@@ -48,12 +50,29 @@ def test_session_is_local_and_quiet(spark) -> None:  # type: ignore[no-untyped-d
     assert not glue.glue_jvm_present(spark)
 
 
-def test_tables_persist_in_the_embedded_metastore(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
+def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
+    """A table is its Delta folder: a session that does not know it (a new process, or after the catalog lost it)
+    registers it by name from the folder, rows and all; nothing but the folders is kept."""
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+    from lab_etl.lakehouse.tables import attach_tables, tables_named_in
+
     spark = lakehouse
-    spark.sql("CREATE TABLE lab_silver.persisted (a INT) USING DELTA")
-    assert (warehouse / "_metastore" / "metastore_db").is_dir()
-    assert (warehouse / "lab_silver.db" / "persisted" / "_delta_log").is_dir()
-    assert "persisted" in [t.name for t in spark.catalog.listTables("lab_silver")]
+    runs = contract("ingest_runs")
+    name = delta.ensure_table(spark, runs)
+    folder = warehouse / "lab_bronze.db" / "ingest_runs"
+    assert (folder / "_delta_log").is_dir()
+    assert not (warehouse / "_metastore").exists()
+    now = datetime.now(UTC)
+    delta.append(spark, spark.createDataFrame([("r1", "x", now, now, 1, 0, 1, 0, 0, 5)], runs.spark_schema()), runs)
+    spark.sql(f"DROP TABLE {name}")  # an external table: the catalog forgets it, the folder stays
+    assert (folder / "_delta_log").is_dir() and not spark.catalog.tableExists(name)
+    assert attach_tables(spark, tables_named_in(f"SELECT * FROM {name}")) == [name]
+    assert [r.run_id for r in spark.table(name).collect()] == ["r1"]
+    spark.sql(f"DROP TABLE {name}")
+    assert delta.ensure_table(spark, runs) == name  # registered again, not re-created empty
+    assert spark.table(name).count() == 1
+    assert attach_tables(spark) == []  # every table with a folder is known now
 
 
 def test_sync_scope_updates_inserts_deletes_only_in_scope(lakehouse) -> None:  # type: ignore[no-untyped-def]

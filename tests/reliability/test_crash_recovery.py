@@ -1,6 +1,6 @@
 """A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion.
 
-The kill runs in a subprocess with its own warehouse (its own JVM and Derby metastore); the tables are read back
+The kill runs in a subprocess with its own warehouse (its own JVM); the tables are read back
 with the ``deltalake`` package, by path and without a JVM, so the check shares nothing with the killed process.
 """
 
