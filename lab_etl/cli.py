@@ -19,7 +19,11 @@ from lab_etl import __version__
 from lab_etl.errors import LabEtlError
 
 console = Console(stderr=True)
-WAREHOUSE_HELP = "Warehouse folder of the embedded lakehouse (Delta tables + metastore)."
+WAREHOUSE_HELP = "Warehouse of the lakehouse: a folder or an s3a:// prefix (its Delta tables are the catalog)."
+S3_ENDPOINT_HELP = (
+    "S3 endpoint other than AWS (moto, MinIO) for s3a:// landings and warehouses; also the DynamoDB endpoint of the "
+    "write locks of an s3a:// warehouse (moto serves both on one port)."
+)
 
 
 def main() -> None:
@@ -84,7 +88,7 @@ def jars_fetch() -> None:
 @click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
 @click.option("--vendor", default=None, help="Force one parser for every file (see `lab-etl instruments`).")
 @click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
-@click.option("--s3-endpoint", default=None, help="S3 endpoint for s3a:// landings other than AWS (moto, MinIO).")
+@click.option("--s3-endpoint", default=None, help=S3_ENDPOINT_HELP)
 def run(
     workflow: str | None, landing: str, warehouse: str, vendor: str | None, engine: str, s3_endpoint: str | None
 ) -> None:
@@ -97,7 +101,7 @@ def run(
     from lab_etl.pipeline.ingest import new_run_id
 
     with console.status("starting Spark"):
-        spark = get_spark(warehouse)
+        spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
     if s3_endpoint:
         from lab_etl.lakehouse.spark import use_s3_endpoint
 
@@ -172,12 +176,13 @@ def maintain(warehouse: str, retain_hours: int, no_vacuum: bool) -> None:
 @click.option(
     "--format", "output_format", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True
 )
-def sql(query: str, warehouse: str, output_format: str) -> None:
-    """Run a Spark SQL query on the local catalog and print the rows."""
+@click.option("--s3-endpoint", default=None, help=S3_ENDPOINT_HELP)
+def sql(query: str, warehouse: str, output_format: str, s3_endpoint: str | None) -> None:
+    """Run a Spark SQL query on the warehouse's tables and print the rows."""
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
-    spark = get_spark(warehouse)
+    spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
     attach_tables(spark, tables_named_in(query))
     try:
         result = spark.sql(query)
@@ -186,6 +191,16 @@ def sql(query: str, warehouse: str, output_format: str) -> None:
     columns = result.columns
     rows = [row.asDict(recursive=True) for row in result.collect()]
     write_rows(columns, rows, output_format)
+
+
+def _s3_endpoint_conf(s3_endpoint: str | None) -> dict[str, str] | None:
+    """The session settings for a non-AWS S3 endpoint, which also serves the write locks' DynamoDB table."""
+    if not s3_endpoint:
+        return None
+    from lab_etl.lakehouse.locks import ENDPOINT_CONF
+    from lab_etl.lakehouse.spark import s3_endpoint_conf
+
+    return {**s3_endpoint_conf(s3_endpoint), ENDPOINT_CONF: s3_endpoint}
 
 
 def write_rows(columns: list[str], rows: Iterable[dict[str, Any]], output_format: str) -> None:
