@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from lab_etl.errors import ConfigError, LabEtlError
 
@@ -587,7 +587,7 @@ def table_write_lock(spark: SparkSession, qualified_name: str) -> Iterator[HeldL
     held_keys.add(key)
     try:
         if protection == FILE_LOCK:
-            warehouse = Path(urlparse(location).path).parent
+            warehouse = Path(unquote(urlparse(location).path)).parent  # a URI: "my%20lab" is "my lab"
             database = qualified_name.partition(".")[0]
             settings = LockSettings.resolve(spark)
             with file_lock(warehouse / "_locks" / f"{database}.{table}.lock", wait_s=settings.wait_s):

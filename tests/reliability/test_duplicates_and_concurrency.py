@@ -106,7 +106,6 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
 
     monkeypatch.setattr(ingest, "_classify", classify_then_wait)
     monkeypatch.setattr(delta, "_with_conflict_retry", recording_retry)
-    monkeypatch.setattr(delta.time, "sleep", lambda seconds: None)
 
     summaries: dict[str, IngestSummary] = {}
     errors: list[BaseException] = []

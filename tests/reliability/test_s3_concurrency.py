@@ -153,3 +153,151 @@ def test_two_runs_at_once_into_one_s3a_warehouse_lose_nothing(moto_server: str, 
     )
     assert query.returncode == 0, query.stderr[-4000:]
     assert query.stdout.splitlines() == ["n", str(sum(expected.values()))]
+
+
+# ------------------------------------------------------------------------------ without the lock: a lost commit
+_WRITER = """
+import os, sys, time
+from pathlib import Path
+from lab_etl.contracts import contract
+from lab_etl.lakehouse import delta
+from lab_etl.lakehouse.spark import get_spark, s3_endpoint_conf
+endpoint, warehouse, label, go = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+spark = get_spark(warehouse, extra_conf=s3_endpoint_conf(endpoint))
+runs = contract("ingest_runs")
+def append(run_id):
+    row = spark.sql(
+        f"SELECT '{run_id}' AS run_id, 'demo' AS landing, current_timestamp() AS started_at, "
+        "current_timestamp() AS finished_at, 0L AS files_seen, 0L AS files_skipped, 0L AS files_parsed, "
+        "0L AS files_quarantined, 0L AS files_duplicate, 0L AS readings_written"
+    )
+    delta.append(spark, row, runs)
+if label == "A":
+    append("A-setup")
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.05)
+append(label)
+print("committed", flush=True)
+"""
+
+
+class _Proxy:
+    """An HTTP proxy in front of moto for one writer. Armed, it holds that writer's next PUT of a Delta commit
+    file (``_delta_log/<N>.json``) until ``release`` is set, after creating ``on_hold`` (the other writer's go).
+    Unarmed it reports PUTs of commit files in ``committed``."""
+
+    def __init__(self, upstream: str, on_hold: Path | None) -> None:
+        import http.client
+        import http.server
+        import re
+        import threading
+        from urllib.parse import urlparse
+
+        target = urlparse(upstream)
+        commit = re.compile(r"/_delta_log/\d{20}\.json$")
+        self.armed, self.on_hold = threading.Event(), on_hold
+        self.release, self.held_key = threading.Event(), ""
+        self.committed: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                path = self.path.split("?", 1)[0]
+                if self.command == "PUT" and commit.search(path):
+                    if proxy.armed.is_set() and not proxy.held_key:
+                        proxy.held_key = path
+                        assert proxy.on_hold is not None
+                        proxy.on_hold.touch()
+                        proxy.release.wait(300)
+                    proxy.committed.append(path)
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("connection", "keep-alive", "expect", "transfer-encoding")
+                }
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                head = self.command == "HEAD"  # a HEAD answer keeps moto's Content-Length and has no body
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding") and (
+                        head or key.lower() != "content-length"
+                    ):
+                        self.send_header(key, value)
+                if not head:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
+def test_without_the_lock_two_jvms_committing_one_version_lose_a_commit_silently(
+    moto_server: str, tmp_path: Path
+) -> None:
+    """Forced interleaving, lock off: writer A's PUT of commit N is held by a proxy until writer B (another JVM)
+    has checked that N does not exist and written its own commit N; then A's PUT lands over it. Both writers
+    report success; B's row is gone. This is the race Delta's default S3 log store cannot see across JVMs."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    lake = f"lake-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=lake)
+    warehouse = f"s3a://{lake}/warehouse"
+    go_a, go_b = tmp_path / "go_a", tmp_path / "go_b"
+    proxy_a, proxy_b = _Proxy(moto_server, on_hold=go_b), _Proxy(moto_server, on_hold=None)
+    env = _env(LAB_ETL_WRITE_LOCK="off")
+    writers = {}
+    try:
+        for label, proxy, go in (("A", proxy_a, go_a), ("B", proxy_b, go_b)):
+            writers[label] = subprocess.Popen(
+                [sys.executable, "-c", _WRITER, proxy.url, warehouse, label, str(go)],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=(tmp_path / f"{label}.stderr").open("w"),  # a pipe nobody reads could fill and block it
+                text=True,
+            )
+        for label, writer in writers.items():
+            assert writer.stdout is not None
+            line = writer.stdout.readline()
+            assert line.strip() == "ready", f"writer {label}: {line}{(tmp_path / f'{label}.stderr').read_text()}"
+        proxy_a.armed.set()
+        go_a.touch()
+        out_b = writers["B"].communicate(timeout=RUN_TIMEOUT_S)[0]
+        assert writers["B"].returncode == 0, (tmp_path / "B.stderr").read_text()[-4000:]
+        proxy_a.release.set()  # B committed version N: now A's PUT of the same N lands over it
+        out_a = writers["A"].communicate(timeout=RUN_TIMEOUT_S)[0]
+        assert writers["A"].returncode == 0, (tmp_path / "A.stderr").read_text()[-4000:]
+    finally:
+        for writer in writers.values():
+            if writer.poll() is None:
+                writer.kill()
+        proxy_a.close()
+        proxy_b.close()
+
+    assert "committed" in out_a and "committed" in out_b  # both writers believe they committed
+    assert proxy_a.held_key and proxy_a.held_key in proxy_b.committed  # both wrote the same version's file
+    table = f"s3://{lake}/warehouse/lab_bronze.db/ingest_runs"
+    run_ids = sorted(str(row["run_id"]) for row in _rows(table, moto_server))
+    assert run_ids == ["A", "A-setup"], "B's committed row should be lost without the lock"
