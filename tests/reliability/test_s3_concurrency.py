@@ -8,6 +8,7 @@ nothing with the two runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -30,8 +31,9 @@ LANDINGS = {
     "b": ["perkin_elmer_envision/PE_Envision_absorbance_A450_example.csv"],
 }
 NATURAL_KEY = ("source_sha256", "plate_id", "well", "measurement", "channel", "read_index")
-#: Two JVMs on a loaded 2-core machine: a run takes a few minutes; past this the test calls it hung.
-RUN_TIMEOUT_S = 900
+#: Two JVMs on a loaded 2-core machine, every S3 call going to moto: a run took 16 minutes at a load of 40; past
+#: this the test calls it hung.
+RUN_TIMEOUT_S = 2400
 
 
 def _storage_options(endpoint: str) -> dict[str, str]:
@@ -76,6 +78,7 @@ def _upload(s3: Any, bucket: str) -> dict[str, int]:
 def test_two_runs_at_once_into_one_s3a_warehouse_lose_nothing(moto_server: str, tmp_path: Path) -> None:
     import boto3
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request: thousands here
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
     suffix = uuid.uuid4().hex[:8]
@@ -106,7 +109,12 @@ def test_two_runs_at_once_into_one_s3a_warehouse_lose_nothing(moto_server: str, 
         )
         for landing in LANDINGS
     }
-    outputs = {landing: run.communicate(timeout=RUN_TIMEOUT_S)[0] for landing, run in runs.items()}
+    try:
+        outputs = {landing: run.communicate(timeout=RUN_TIMEOUT_S)[0] for landing, run in runs.items()}
+    finally:
+        for run in runs.values():
+            if run.poll() is None:
+                run.kill()
     for landing, run in runs.items():
         assert run.returncode == 0, f"run on landing {landing} failed:\n{outputs[landing][-4000:]}"
 
@@ -260,6 +268,7 @@ def test_without_the_lock_two_jvms_committing_one_version_lose_a_commit_silently
     report success; B's row is gone. This is the race Delta's default S3 log store cannot see across JVMs."""
     import boto3
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     lake = f"lake-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=lake)
