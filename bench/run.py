@@ -1,18 +1,22 @@
-"""The local pipeline vs an I/O floor vs a single-process pandas script, and an incremental run vs a full rebuild.
+"""The local pipeline vs an I/O floor vs a single-process pandas script, and one new plate vs a full rebuild.
 
-All figures come from ONE process, ONE SparkSession and ONE generated landing (bench/generate.py); a fresh
-warehouse between measurements is the lakehouse databases dropped and re-created (as tests/conftest.py does).
+The pipeline figures come from ONE process and ONE SparkSession per invocation, over one generated landing per size
+(bench/generate.py); a fresh warehouse between measurements is the lakehouse databases dropped and re-created (as
+tests/conftest.py does). The floor runs in a child process of its own (bench/floor.py).
 
 - ``pipeline_s``: :func:`lab_etl.pipeline.run.run_pipeline` on the landing of N plates, landing -> gold.
-- ``floor_s``: Spark reading the same bytes (``binaryFile``) into one Delta table, no parsing.
+- ``floor_s``: Spark copying the same bytes (``binaryFile``) into one Delta table, no parsing, in its own fresh
+  process after an untimed warm-up write (bench/floor.py), so that it does not move with what ran before it.
 - ``baseline_s``: the script a scientist would write: a pandas loop parsing each file (with lab_etl's parsers; the
   parse itself is not what is compared), reading the ELN exports and plate maps, joining readings to layouts,
   computing each plate's Z' and writing Parquet.
-- ``incremental_s``: one more plate lands (its instrument file and its layout) and ``run_pipeline`` runs again on
-  the warehouse that holds the N plates; ``full_rebuild_s``: the N + 1 plates from an empty warehouse, step by step
-  (the same steps ``run_pipeline`` calls, each timed: ``full_rebuild_steps``).
+- ``incremental_s`` (= ``one_new_plate_s``): one more plate lands (its instrument file and its layout) and
+  ``run_pipeline`` runs again on the warehouse that holds the N plates; ``full_rebuild_s``: the N + 1 plates from
+  an empty warehouse, step by step (the same steps ``run_pipeline`` calls, each timed: ``full_rebuild_steps``).
+- ``new_plate_cost_ratio`` (JSON, several sizes): ``one_new_plate_s`` at the largest size over ``one_new_plate_s``
+  at the smallest; 1.0 means a new plate costs the same however much the warehouse already holds.
 
-    python bench/run.py [--quick] [--json] [--plates N] [--format 96|384|1536] [--master local[1]|local[2]]
+    python bench/run.py [--quick] [--json] [--plates N [--plates M ...]] [--format 96|384|1536] [--master local[2]]
 
 ``--quick`` is 40 plates of 384 wells (minutes); the full mode runs 1000, 5000 and 10000 plates one after the
 other in this process (run it once per ``--master``).
@@ -23,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,13 +71,15 @@ def fresh_warehouse(spark: SparkSession) -> None:
     ensure_databases(spark)
 
 
-def io_floor(spark: SparkSession, landing: Path) -> int:
-    """Every landing file's bytes into one Delta table, no parsing; returns the number of files written."""
-    frame = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(str(landing))
-    frame.write.format("delta").mode("overwrite").saveAsTable("lab_bronze.bench_io_floor")
-    count = spark.table("lab_bronze.bench_io_floor").count()
-    spark.sql("DROP TABLE lab_bronze.bench_io_floor")
-    return int(count)
+def io_floor(landing: Path, warehouse: Path, master: str) -> dict[str, Any]:
+    """bench/floor.py in a child process on its own ``warehouse``: its JSON (``floor_s``, ``files``, ``bytes``)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
+    command = [sys.executable, str(BENCH / "floor.py"), str(landing), str(warehouse), "--master", master]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench/floor.py exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def pandas_baseline(manifest: landing_generator.Manifest, out: Path) -> dict[str, int]:
@@ -160,7 +168,9 @@ def _warehouse_counts(spark: SparkSession) -> dict[str, int]:
     }
 
 
-def measure(spark: SparkSession, work: Path, plates: int, plate_format: int, seed: int) -> dict[str, Any]:
+def measure(
+    spark: SparkSession, work: Path, plates: int, plate_format: int, seed: int, master: str = "local[2]"
+) -> dict[str, Any]:
     """Every figure for one landing of ``plates`` plates; raises DataQualityError when the pipeline lost data."""
     from lab_etl.pipeline.run import run_pipeline
 
@@ -172,9 +182,11 @@ def measure(spark: SparkSession, work: Path, plates: int, plate_format: int, see
     landing_generator.check(manifest)
     log.info("landing: %d plates, %.1f MB, generated in %.1f s", plates, manifest.bytes / 1e6, generate_s)
 
-    fresh_warehouse(spark)
-    floor_s, files = _timed(lambda: io_floor(spark, landing))
-    log.info("floor: %d files in %.1f s", files, floor_s)
+    floor_warehouse = work / f"floor_warehouse_{plates}x{plate_format}"
+    shutil.rmtree(floor_warehouse, ignore_errors=True)
+    floor = io_floor(landing, floor_warehouse, master)
+    floor_s, files = float(floor["floor_s"]), int(floor["files"])
+    log.info("floor (own process, after a %.1f s warm-up): %d files in %.1f s", floor["warmup_s"], files, floor_s)
 
     baseline_s, baseline = _timed(lambda: pandas_baseline(manifest, work / "pandas_out"))
     log.info("pandas baseline: %.1f s", baseline_s)
@@ -223,8 +235,10 @@ def measure(spark: SparkSession, work: Path, plates: int, plate_format: int, see
         "landing_mb": round(manifest.bytes / 1e6, 2),
         "pipeline_s": round(pipeline_s, 2),
         "floor_s": round(floor_s, 2),
+        "floor_warmup_s": round(float(floor["warmup_s"]), 2),
         "baseline_s": round(baseline_s, 2),
         "incremental_s": round(incremental_s, 2),
+        "one_new_plate_s": round(incremental_s, 2),
         "full_rebuild_s": round(full_rebuild_s, 2),
         "wells_per_s": round(wells / pipeline_s, 1),
         "baseline_wells_per_s": round(wells / baseline_s, 1),
@@ -261,7 +275,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     spark = get_spark(work / "warehouse", master=args.master, shuffle_partitions=2)
     try:
-        runs = [measure(spark, work, plates, args.plate_format, args.seed) for plates in sizes]
+        runs = [measure(spark, work, plates, args.plate_format, args.seed, args.master) for plates in sizes]
     finally:
         spark.stop()
         if not args.keep:
@@ -278,14 +292,41 @@ def main() -> int:
             f"{r['pipeline_over_floor']:10.2f} {r['baseline_over_pipeline']:11.3f} {r['incremental_over_full']:9.3f}"
         )
         print(f"        full rebuild by step (s): {r['full_rebuild_steps']}")
+    ratio = new_plate_cost_ratio(runs)
+    if ratio is not None:
+        measured = sorted(r["plates"] for r in runs)
+        print(f"one new plate at {measured[-1]} plates over one new plate at {measured[0]}: {ratio}")
     if args.json:
-        print(json.dumps({"master": args.master, "cores": _cores(), "runs": runs}))
+        print(
+            json.dumps(
+                {
+                    "master": args.master,
+                    "cores": _cores(),
+                    "new_plate_cost_ratio": new_plate_cost_ratio(runs),
+                    "runs": runs,
+                }
+            )
+        )
     return 0
 
 
-def _cores() -> int:
-    import os
+def new_plate_cost_ratio(runs: list[dict[str, Any]]) -> float | None:
+    """``one_new_plate_s`` at the largest size over that at the smallest; None with fewer than two sizes.
 
+    Examples
+    --------
+    >>> new_plate_cost_ratio([{"plates": 1000, "one_new_plate_s": 9.0}, {"plates": 40, "one_new_plate_s": 6.0}])
+    1.5
+    >>> new_plate_cost_ratio([{"plates": 40, "one_new_plate_s": 6.0}]) is None
+    True
+    """
+    by_size = sorted(runs, key=lambda r: r["plates"])
+    if len({r["plates"] for r in by_size}) < 2:
+        return None
+    return round(by_size[-1]["one_new_plate_s"] / by_size[0]["one_new_plate_s"], 3)
+
+
+def _cores() -> int:
     return os.cpu_count() or 0
 
 

@@ -1,4 +1,4 @@
-"""The one place boto3 clients are built.
+"""The one place boto3 clients are built, and how a refused AWS call is reported.
 
 Every AWS call in lab_etl goes through a client that is passed in; this helper builds it. Credentials come
 from boto3's usual chain (environment, profile, instance or Glue job role) and never from lab_etl's code or
@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from lab_etl import __version__
 from lab_etl.errors import ConfigError
@@ -60,3 +61,20 @@ def aws_client(service: str, endpoint_url: str | None = None, region: str | None
         )
     config = Config(retries=dict(_RETRIES), user_agent_extra=f"lab_etl/{__version__}")  # type: ignore[arg-type]
     return session.client(service, endpoint_url=endpoint_url, region_name=region_name, config=config)
+
+
+def error_code(exc: ClientError) -> str:
+    """The error code AWS answered a call with (``"EntityNotFoundException"``); ``""`` when it gave none."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_text(exc: ClientError) -> str:
+    """``Code: Message`` of a refused call, for error messages; a long message (Lake Formation's) is cut at 300.
+
+    Examples
+    --------
+    >>> error_text(ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetTable"))
+    'AccessDenied: no'
+    """
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code')}: {str(error.get('Message'))[:300]}"

@@ -21,9 +21,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from lab_etl.errors import ConfigError
+from lab_etl.params import read_yaml
 
 if TYPE_CHECKING:
     from pyspark.sql.types import StructType
@@ -128,10 +127,7 @@ def all_tables() -> list[str]:
 
 def load_contract(path: Path) -> TableContract:
     """Read and validate one contract file; :class:`ConfigError` names the file and the problem."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    _, raw = read_yaml(path, "table contract")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a table contract must be a mapping")
     for key in ("table", "database", "layer", "columns", "natural_key"):

@@ -119,11 +119,6 @@ def well_name(row_index: int, column_index: int) -> str:
     return f"{row_label(row_index)}{column_index:02d}"
 
 
-def canonical_well(text: str, plate_format: int | None = None) -> str:
-    """Any spelling of a well to its canonical name: ``'b7' -> 'B07'``."""
-    return well_name(*parse_well(text, plate_format))
-
-
 def plate_format_for(rows: int, columns: int) -> int:
     """The plate format whose geometry is exactly ``rows`` x ``columns``; ParseError otherwise."""
     for plate_format, shape in GEOMETRY.items():

@@ -28,7 +28,7 @@ from lab_etl.layouts import (
     read_wellmap,
     role_from_sample_name,
 )
-from lab_etl.plates import GEOMETRY, canonical_well, geometry, row_label, well_name
+from lab_etl.plates import GEOMETRY, geometry, parse_well, row_label, well_name
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +341,7 @@ def test_grid_round_trips_every_cell_to_its_canonical_well(
     assert layout.plate_format == plate_format
     assert len(layout.wells) == plate_format
     for well in layout.wells:
-        assert canonical_well(well.well) == well.well == well_name(well.row_index, well.column_index)
+        assert well_name(*parse_well(well.well)) == well.well == well_name(well.row_index, well.column_index)
         expected = cells.get((well.row_index, well.column_index))
         assert well.sample_name == (None if expected is None else f"s-{expected}")
         assert well.role == ("empty" if expected is None else "sample")

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from lab_etl.errors import ParseError
 from lab_etl.plates import (
     GEOMETRY,
-    canonical_well,
     geometry,
     parse_well,
     plate_format_for,
@@ -39,7 +38,7 @@ def test_parse_well_spellings(text: str, expected: tuple[int, int]) -> None:
 def test_bmg_lowercase_rows_after_z_in_1536() -> None:
     assert parse_well("a1", 1536) == (27, 1)
     assert parse_well("f48", 1536) == (32, 48)
-    assert canonical_well("f48", 1536) == "AF48"
+    assert well_name(*parse_well("f48", 1536)) == "AF48"
     # outside 1536 plates lowercase is just lowercase
     assert parse_well("a1", 384) == (1, 1)
 

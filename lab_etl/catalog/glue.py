@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from lab_etl.aws import error_code, error_text
 from lab_etl.contracts import TableContract
 from lab_etl.errors import ConfigError, LabEtlError
 
@@ -484,15 +485,9 @@ def publish_tables(glue: Any, tables: Sequence[TableToPublish]) -> PublishReport
     return report
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _glue_error(what: str, exc: ClientError) -> LabEtlError:
-    error = exc.response.get("Error", {})
     return LabEtlError(
-        f"Glue refused to {what}: {error.get('Code')}: {error.get('Message')}; "
-        "check the caller's Glue and Lake Formation permissions on it"
+        f"Glue refused to {what}: {error_text(exc)}; check the caller's Glue and Lake Formation permissions on it"
     )
 
 
@@ -501,12 +496,12 @@ def _ensure_database(glue: Any, database: str) -> bool:
         glue.get_database(Name=database)
         return False
     except ClientError as exc:
-        if _error_code(exc) != "EntityNotFoundException":
+        if error_code(exc) != "EntityNotFoundException":
             raise _glue_error(f"read database {database}", exc) from exc
     try:
         glue.create_database(DatabaseInput={"Name": database, "Description": f"lab_etl lakehouse: {database}"})
     except ClientError as exc:
-        if _error_code(exc) != "AlreadyExistsException":  # created meanwhile by a concurrent publish
+        if error_code(exc) != "AlreadyExistsException":  # created meanwhile by a concurrent publish
             raise _glue_error(f"create database {database}", exc) from exc
     log.info("created Glue database %s", database)
     return True
@@ -536,7 +531,7 @@ def _upsert_table(glue: Any, database: str, table_input: dict[str, Any]) -> Tabl
     try:
         existing = glue.get_table(DatabaseName=database, Name=table_input["Name"])["Table"]
     except ClientError as exc:
-        if _error_code(exc) != "EntityNotFoundException":
+        if error_code(exc) != "EntityNotFoundException":
             raise _glue_error(f"read table {name}", exc) from exc
         try:
             glue.create_table(DatabaseName=database, TableInput=table_input)
@@ -575,32 +570,39 @@ def _sync_partitions(glue: Any, table: TableToPublish) -> tuple[list[tuple[str, 
     # A partition whose folder moved is dropped and added again at its new location.
     remove = sorted(v for v in have if wanted.get(v) != have[v])
     add = sorted(v for v in wanted if have.get(v) != wanted[v])
-    for start in range(0, len(remove), _DELETE_BATCH):
-        batch = [{"Values": list(v)} for v in remove[start : start + _DELETE_BATCH]]
-        try:
-            response = glue.batch_delete_partition(
-                DatabaseName=table.database, TableName=spectrum, PartitionsToDelete=batch
-            )
-        except ClientError as exc:
-            raise _glue_error(f"remove partitions of {name}", exc) from exc
-        _raise_batch_errors(f"remove partitions of {name}", response.get("Errors", []))
-    for start in range(0, len(add), _CREATE_BATCH):
-        inputs = [
-            {"Values": list(v), "StorageDescriptor": _spectrum_storage(table, wanted[v])}
-            for v in add[start : start + _CREATE_BATCH]
-        ]
-        try:
-            response = glue.batch_create_partition(
-                DatabaseName=table.database, TableName=spectrum, PartitionInputList=inputs
-            )
-        except ClientError as exc:
-            raise _glue_error(f"add partitions to {name}", exc) from exc
-        _raise_batch_errors(f"add partitions to {name}", response.get("Errors", []))
+    _in_batches(
+        f"remove partitions of {name}",
+        [{"Values": list(v)} for v in remove],
+        _DELETE_BATCH,
+        lambda batch: glue.batch_delete_partition(
+            DatabaseName=table.database, TableName=spectrum, PartitionsToDelete=batch
+        ),
+    )
+    _in_batches(
+        f"add partitions to {name}",
+        [{"Values": list(v), "StorageDescriptor": _spectrum_storage(table, wanted[v])} for v in add],
+        _CREATE_BATCH,
+        lambda batch: glue.batch_create_partition(
+            DatabaseName=table.database, TableName=spectrum, PartitionInputList=batch
+        ),
+    )
     return add, remove
 
 
 def _wanted_values(table: TableToPublish) -> list[tuple[str, ...]]:
     return [partition_values(table, p) for p in table.partitions]
+
+
+def _in_batches(
+    what: str, items: list[dict[str, Any]], size: int, call: Callable[[list[dict[str, Any]]], dict[str, Any]]
+) -> None:
+    """Send ``items`` to a Glue batch call ``size`` at a time; a refused call or a failed item is an error."""
+    for start in range(0, len(items), size):
+        try:
+            response = call(items[start : start + size])
+        except ClientError as exc:
+            raise _glue_error(what, exc) from exc
+        _raise_batch_errors(what, response.get("Errors", []))
 
 
 def _raise_batch_errors(what: str, errors: list[dict[str, Any]]) -> None:

@@ -37,14 +37,15 @@ from typing import Any, Literal
 import yaml
 from botocore.exceptions import ClientError
 
+from lab_etl.aws import error_code, error_text
 from lab_etl.contracts import TableContract, all_tables, contract, schemas_dir
 from lab_etl.errors import ConfigError, LabEtlError
+from lab_etl.params import check_declared, read_yaml, references, substitute
 
 log = logging.getLogger(__name__)
 
 SCHEMA_FILE = "lakeformation.schema.json"
 
-_PARAMETER = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$")
 
 Action = Literal["register", "create_tag", "update_tag", "remove_tags", "assign_tags", "grant", "revoke"]
@@ -173,19 +174,13 @@ def load_policy(
     'arn:aws:iam::123456789012:role/lab-etl-lab-analyst'
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the policy file: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    text, raw = read_yaml(path, "policy file")
+    root = yaml.compose(text)
     where = _Locator(path, root)
     _validate_schema(raw, where)
     values = _resolve_parameters(raw.get("parameters") or {}, dict(parameters or {}), resolve, where)
-    raw = _substitute(raw, values, where, ())
+    # The parameters' own defaults were substituted when they were resolved; the rest of the file uses them.
+    raw = substitute({key: value for key, value in raw.items() if key != "parameters"}, values, where)
     return _build_policy(path, raw, values, where)
 
 
@@ -233,12 +228,10 @@ def _resolve_parameters(
     resolve: Callable[[str], str] | None,
     where: _Locator,
 ) -> dict[str, str]:
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise ConfigError(
-            f"{where('parameters')}: no parameter {', '.join(unknown)} is declared; "
-            f"declared: {', '.join(sorted(declared)) or 'none'}"
-        )
+    check_declared(given, declared, where("parameters"), "--param")
+    for name, spec in declared.items():
+        if "default" in spec:  # names only: a default may use any declared parameter, whatever its value
+            substitute(spec["default"], {other: other for other in declared}, where("parameters", name, "default"))
     values: dict[str, str] = {}
     pending = dict(declared)
     # Defaults may refer to other parameters (lake_bucket: lab-etl-lake-${account_id}); resolve in dependency order.
@@ -247,10 +240,9 @@ def _resolve_parameters(
             if name in given:
                 value = given[name]
             elif "default" in spec:
-                needed = set(_PARAMETER.findall(spec["default"]))
-                if not needed <= set(values):
+                if not set(references(spec["default"])) <= set(values):
                     continue
-                value = _PARAMETER.sub(lambda m: values[m.group(1)], spec["default"])
+                value = str(substitute(spec["default"], values, where("parameters", name, "default")))
             elif resolve is not None:
                 value = resolve(name)
             else:
@@ -266,24 +258,6 @@ def _resolve_parameters(
     if pending:
         raise ConfigError(f"{where('parameters')}: defaults of {', '.join(sorted(pending))} refer to each other")
     return values
-
-
-def _substitute(node: Any, values: Mapping[str, str], where: _Locator, keys: tuple[str | int, ...]) -> Any:
-    if isinstance(node, str):
-
-        def value_of(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in values:
-                raise ConfigError(f"{where(*keys)}: ${{{name}}} is not a declared parameter")
-            return values[name]
-
-        return _PARAMETER.sub(value_of, node)
-    if isinstance(node, list):
-        return [_substitute(item, values, where, (*keys, i)) for i, item in enumerate(node)]
-    if isinstance(node, dict):
-        # The parameters' own defaults were substituted when they were resolved; the rest of the file uses them.
-        return {k: _substitute(v, values, where, (*keys, k)) for k, v in node.items() if keys or k != "parameters"}
-    return node
 
 
 def _contracts() -> dict[tuple[str, str], TableContract]:
@@ -505,14 +479,9 @@ def describe_resource(resource: Mapping[str, Any]) -> str:
     return resource_key(resource)
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _lf_error(what: str, exc: ClientError) -> LabEtlError:
-    error = exc.response.get("Error", {})
     return LabEtlError(
-        f"Lake Formation refused to {what}: {error.get('Code')}: {str(error.get('Message'))[:300]}; "
+        f"Lake Formation refused to {what}: {error_text(exc)}; "
         "the caller must be a data-lake admin (GetDataLakeSettings shows them)"
     )
 
@@ -565,9 +534,9 @@ def _assigned_tags(lf: Any, assignment: TagAssignment, managed: set[str]) -> dic
     try:
         response = lf.get_resource_lf_tags(Resource=assignment.resource, ShowAssignedLFTags=True)
     except ClientError as exc:
-        if _error_code(exc) == "EntityNotFoundException":
+        if error_code(exc) == "EntityNotFoundException":
             return {}  # the Glue table is not published yet: nothing assigned; apply will say so
-        if _error_code(exc) == "500":
+        if error_code(exc) == "500":
             # moto 5.2.5 fails with a bare HTTP 500 (a KeyError inside it) for a database or table that was never
             # tagged; real Lake Formation answers with a JSON error type, so a code of "500" only comes from moto.
             return {}
@@ -626,31 +595,25 @@ def _tag_changes(policy: Policy, state: State) -> Iterator[Change]:
     for assignment in policy.tag_assignments:
         current = state.tags.get(assignment.target, {})
         wanted = assignment.tags
-        stale = {k: v for k, v in current.items() if k not in wanted}
+        stale = {k: v.split(",") for k, v in current.items() if k not in wanted}
         if stale:
-            yield Change(
-                "remove_tags",
-                assignment.target,
-                ", ".join(f"{k}={v}" for k, v in stale.items()),
-                "remove_lf_tags_from_resource",
-                {
-                    "Resource": assignment.resource,
-                    "LFTags": [{"TagKey": k, "TagValues": v.split(",")} for k, v in stale.items()],
-                },
-            )
+            yield _tags_change("remove_tags", "remove_lf_tags_from_resource", assignment, stale)
         if any(current.get(k) != v for k, v in wanted.items()):
             # All the target's tags are sent, not just the changed ones: adding replaces a key's value on
             # Lake Formation, and moto replaces the whole set, so both end up with exactly these.
-            yield Change(
-                "assign_tags",
-                assignment.target,
-                ", ".join(f"{k}={v}" for k, v in wanted.items()),
-                "add_lf_tags_to_resource",
-                {
-                    "Resource": assignment.resource,
-                    "LFTags": [{"TagKey": k, "TagValues": [v]} for k, v in wanted.items()],
-                },
+            yield _tags_change(
+                "assign_tags", "add_lf_tags_to_resource", assignment, {k: [v] for k, v in wanted.items()}
             )
+
+
+def _tags_change(action: Action, operation: str, assignment: TagAssignment, tags: Mapping[str, list[str]]) -> Change:
+    return Change(
+        action,
+        assignment.target,
+        ", ".join(f"{k}={','.join(values)}" for k, values in tags.items()),
+        operation,
+        {"Resource": assignment.resource, "LFTags": [{"TagKey": k, "TagValues": v} for k, v in tags.items()]},
+    )
 
 
 def _grant_changes(policy: Policy, state: State) -> Iterator[Change]:
@@ -741,12 +704,11 @@ def apply(lf: Any, changes: Sequence[Change]) -> int:
         try:
             response = getattr(lf, change.operation)(**change.request)
         except ClientError as exc:
-            if change.action == "register" and _error_code(exc) == "AlreadyExistsException":
+            if change.action == "register" and error_code(exc) == "AlreadyExistsException":
                 continue  # registered meanwhile: the state wanted
-            error = exc.response.get("Error", {})
             raise LabEtlError(
-                f"change {number} of {len(changes)} failed ({change}): {error.get('Code')}: "
-                f"{str(error.get('Message'))[:300]}; the {number - 1} change(s) before it were made, "
+                f"change {number} of {len(changes)} failed ({change}): {error_text(exc)}; "
+                f"the {number - 1} change(s) before it were made, "
                 "run `lab-etl governance plan` to see what remains"
             ) from exc
         failures = response.get("Failures") or []

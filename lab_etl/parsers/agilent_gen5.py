@@ -15,20 +15,35 @@ Layout, in a few lines::
 
 Only rows whose label names a raw read of the procedure (``450``, ``Read 1:485/20,528/20``, ``LUM:Lum``,
 ``Alpha``, ``FP:485,528 [Parallel]``, ``977 [Test]``) become readings; calculated rows (Blank, Conc, Ratio,
-Mean V, Polarization, ...) are skipped. :mod:`lab_etl.parsers.agilent_gen5_csv` reuses :func:`read_gen5_lines`.
+Mean V, Polarization, ...) are skipped. :mod:`lab_etl.parsers.agilent_gen5_csv` reuses :func:`read_gen5_lines`
+and :func:`read_gen5_columns`, which gives the same readings column by column (a kinetic table is read one well
+column at a time, its values parsed in one pass).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import PurePath
 
+import numpy as np
+import pyarrow as pa
+
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ReadingColumns,
+    Runs,
+    decode_text,
+    default_plate_id,
+    parse_cells_arrow,
+    parse_value,
+)
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
 VENDOR = "Agilent"
@@ -53,14 +68,6 @@ _HEADER_KEYS = {
     "Reader Serial Number:",
     "Reading Type",
 }
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d/%m/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +92,8 @@ class _Step:
 
 
 def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    head = text.split("/")[0].strip().split(" ")[0]
-    try:
-        number = float(head)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    """The number before any ``/`` and space: ``485/20`` -> 485, ``1.5E+03`` -> 1500 (no decimal comma)."""
+    return to_float(text.split("/")[0].strip().split(" ")[0]) if text else None
 
 
 def _fmt(number: float | None) -> str:
@@ -282,28 +283,9 @@ def _lookup(labels: dict[str, list[ReadChannel]], text: str) -> ReadChannel | No
     return next((c for c in candidates if c.step == step), None)
 
 
-def _seconds(text: str) -> float | None:
-    parts = text.strip().split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
-    total = 0.0
-    for number in numbers:
-        total = total * 60 + number
-    return total
-
-
 def _read_at(date: str | None, time: str | None) -> datetime | None:
-    if not date:
-        return None
-    stamp = f"{date.strip()} {(time or '0:00:00').strip()}".upper()
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(stamp, pattern)
-        except ValueError:
-            continue
-    return None
+    """The header's ``Date`` and ``Time`` as one datetime (midnight when the time is missing)."""
+    return parse_datetime(f"{date} {time or '0:00:00'}") if date else None
 
 
 def _stated(text: str | None) -> str | None:
@@ -349,6 +331,51 @@ def read_gen5_lines(lines: list[str], source: str) -> Iterator[Reading]:
 
     Raises :class:`ParseError` when the file has no Gen5 header, no procedure or no raw read data.
     """
+    total = 0
+    for plate in _plates(lines, source):
+        for reading in _plate_readings(plate):
+            total += 1
+            yield reading
+    if not total:
+        raise _no_raw_data(source)
+
+
+def read_gen5_columns(lines: list[str], source: str) -> ReadingColumns:
+    """The readings of :func:`read_gen5_lines`, in the same order, as columns (no :class:`Reading` per cell)."""
+    columns = ReadingColumns()
+    cache: dict[str, tuple[float | None, str | None]] = {}
+    for plate in _plates(lines, source):
+        _plate_columns(plate, columns, cache)
+    if not len(columns):
+        raise _no_raw_data(source)
+    return columns
+
+
+def _no_raw_data(source: str) -> ParseError:
+    return ParseError(
+        "the export has no raw read data (no Results grid, read grid or kinetic table); "
+        "re-export from Gen5 with the raw data of each read selected",
+        source,
+    )
+
+
+@dataclass
+class _Plate:
+    """One plate's reads, ready to become readings: the series of raw cells and what all its readings share."""
+
+    plate_id: str
+    plate_format: int
+    plate_type: str
+    model: str | None
+    serial: str | None
+    read_at: datetime | None
+    series: list[_Series]
+    samples: dict[tuple[int, int], str]
+    source: str
+
+
+def _plates(lines: list[str], source: str) -> Iterator[_Plate]:
+    """Every plate of the export that holds raw read data."""
     starts = [i for i, line in enumerate(lines) if line.startswith("Software Version")]
     if not starts:
         raise ParseError("no 'Software Version' line: this is not a Gen5 export (re-export it from Gen5)", source)
@@ -360,7 +387,6 @@ def read_gen5_lines(lines: list[str], source: str) -> Iterator[Reading]:
     stem = default_plate_id(source)
     barcode = _BARCODE_NAME.match(PurePath(source).name)
     previous: list[str] | None = None
-    total = 0
     for block in blocks:
         for header, procedure, data in _split_plates(block, source, previous):
             previous = procedure
@@ -374,15 +400,9 @@ def read_gen5_lines(lines: list[str], source: str) -> Iterator[Reading]:
                 plate_id = f"{plate_id} ({seen_ids[plate_id]})"
             else:
                 seen_ids[plate_id] = 1
-            for reading in _plate_readings(plate_id, header, procedure, data, source):
-                total += 1
-                yield reading
-    if not total:
-        raise ParseError(
-            "the export has no raw read data (no Results grid, read grid or kinetic table); "
-            "re-export from Gen5 with the raw data of each read selected",
-            source,
-        )
+            plate = _read_plate(plate_id, header, procedure, data, source)
+            if plate is not None:
+                yield plate
 
 
 def _read_header(numbered: list[tuple[int, str]], start: int, header: dict[str, str]) -> int:
@@ -439,9 +459,10 @@ def _split_plates(
         yield plate_header, procedure, rest[body_start:end]
 
 
-def _plate_readings(
+def _read_plate(
     plate_id: str, header: dict[str, str], procedure: list[str], data: list[tuple[int, str]], source: str
-) -> Iterator[Reading]:
+) -> _Plate | None:
+    """The plate's series of raw reads; None when it holds no raw read data."""
     plate_type = next((line.split("\t", 1)[1] for line in procedure if line.startswith("Plate Type\t")), "")
     labels = _label_map(_procedure_steps(procedure))
     if not labels and any("Area Scan" in line for line in procedure):
@@ -485,33 +506,56 @@ def _plate_readings(
             series.extend(_grid(grid, title, labels, samples, source, last_line, _only_endpoint(labels)))
         pending = ""
     if not any(s.rows and s.wells for s in series):
-        return
-    plate_format = _plate_format(plate_type, series)
-    rows, columns = GEOMETRY[plate_format]
-    model = _stated(header.get("Reader Type"))
-    serial = _stated(header.get("Reader Serial Number"))
-    read_at = _read_at(header.get("Date"), header.get("Time"))
+        return None
+    return _Plate(
+        plate_id,
+        _plate_format(plate_type, series),
+        plate_type,
+        _stated(header.get("Reader Type")),
+        _stated(header.get("Reader Serial Number")),
+        _read_at(header.get("Date"), header.get("Time")),
+        series,
+        samples,
+        source,
+    )
+
+
+def _placed(plate: _Plate) -> Iterator[tuple[_Series, list[tuple[int, int, int, str, str, str | None]]]]:
+    """Each series with its wells placed on the plate: (field position, row, column, well, channel, sample).
+
+    The same read of a well twice (a repeated label or table) gets its copies numbered apart in the channel.
+    """
+    rows, columns = GEOMETRY[plate.plate_format]
     taken: dict[tuple[str, tuple[int, int]], set[int]] = {}
-    for part in series:
+    for part in plate.series:
         read = part.read
-        measurement, unit, excitation = read.measurement, _UNITS.get(read.measurement), read.excitation_nm
-        spectral = read.spectrum is not None
         indices = {index for index, _, _ in part.rows}
+        placed = []
         for position, (row, column) in part.wells:
             if row > rows or column > columns:
                 raise ParseError(
-                    f"well {well_name(row, column)} lies outside the {plate_format}-well plate "
-                    f"('{plate_type.strip()}')",
-                    source,
+                    f"well {well_name(row, column)} lies outside the {plate.plate_format}-well plate "
+                    f"('{plate.plate_type.strip()}')",
+                    plate.source,
                 )
-            well = well_name(row, column)
-            # the same read of a well twice (repeated label or table): number the copies apart
             channel, copy = read.channel, 1
             while not indices.isdisjoint(taken.setdefault((channel, (row, column)), set())):
                 copy += 1
                 channel = f"{read.channel} #{copy}"
             taken[(channel, (row, column))] |= indices
-            sample = samples.get((row, column))
+            placed.append((position, row, column, well_name(row, column), channel, plate.samples.get((row, column))))
+        yield part, placed
+
+
+def _plate_readings(plate: _Plate) -> Iterator[Reading]:
+    """One :class:`Reading` per cell of the plate's series (the reference the columnar path must equal)."""
+    plate_id, plate_format = plate.plate_id, plate.plate_format
+    model, serial, read_at = plate.model, plate.serial, plate.read_at
+    for part, placed in _placed(plate):
+        read = part.read
+        measurement, unit, excitation = read.measurement, _UNITS.get(read.measurement), read.excitation_nm
+        spectral = read.spectrum is not None
+        for position, row, column, well, channel, sample in placed:
             for index, axis, fields in part.rows:
                 if position >= len(fields):
                     continue
@@ -546,6 +590,62 @@ def _plate_readings(
                     serial,
                     read_at,
                 )
+
+
+def _plate_columns(plate: _Plate, columns: ReadingColumns, cache: dict[str, tuple[float | None, str | None]]) -> None:
+    """Add the plate's readings to ``columns`` in :func:`_plate_readings`'s order: per series, well after well,
+    each well's cells down the table (a kinetic table's column), all cells of a series parsed in one pass."""
+    for part, placed in _placed(plate):
+        read = part.read
+        spectral = read.spectrum is not None
+        rows = part.rows
+        fields_of_rows = [fields for _, _, fields in rows]
+        shortest = min(map(len, fields_of_rows), default=0)
+        indices = [index for index, _, _ in rows]
+        axes = [axis for _, axis, _ in rows]
+        read_indices: list[int] | pa.Array
+        read_axes: list[float | None] | pa.Array
+        if all(position < shortest for position, *_ in placed):
+            transposed = list(zip(*fields_of_rows, strict=False))  # one tuple of cells per field position
+            cells = list(chain.from_iterable(transposed[position] for position, *_ in placed))
+            counts = [len(rows)] * len(placed)
+            if len(cells) >= 256 and None not in axes:  # a kinetic or spectrum table: the read axis as arrays
+                read_indices = pa.array(np.tile(np.asarray(indices, dtype=np.int64), len(placed)))
+                read_axes = pa.array(np.tile(np.asarray(axes, dtype=np.float64), len(placed)))
+            else:
+                read_indices, read_axes = indices * len(placed), axes * len(placed)
+        else:  # ragged rows: a cell past a row's end is not in the file
+            cells, counts, read_indices, read_axes = [], [], [], []
+            for position, *_ in placed:
+                kept = [i for i, fields in enumerate(fields_of_rows) if position < len(fields)]
+                cells += [fields_of_rows[i][position] for i in kept]
+                read_indices += [indices[i] for i in kept]
+                read_axes += [axes[i] for i in kept]
+                counts.append(len(kept))
+        values, flags, texts = parse_cells_arrow(cells, decimal_comma=True, cache=cache)
+        columns.extend(
+            len(cells),
+            plate_id=plate.plate_id,
+            well=Runs([well for _, _, _, well, _, _ in placed], counts),
+            row_index=Runs([row for _, row, _, _, _, _ in placed], counts),
+            column_index=Runs([column for _, _, column, _, _, _ in placed], counts),
+            plate_format=plate.plate_format,
+            measurement=read.measurement,
+            value=values,
+            raw_value=texts,
+            channel=Runs([channel for _, _, _, _, channel, _ in placed], counts),
+            unit=_UNITS.get(read.measurement),
+            flag=flags,  # None: no cell flagged
+            wavelength_nm=read_axes if spectral else read.wavelength_nm,
+            excitation_nm=read.excitation_nm,
+            read_index=read_indices,
+            elapsed_s=None if spectral else read_axes,
+            sample_name=Runs([sample for _, _, _, _, _, sample in placed], counts),
+            vendor=VENDOR,
+            instrument_model=plate.model,
+            instrument_serial=plate.serial,
+            read_at=plate.read_at,
+        )
 
 
 def _only_endpoint(labels: dict[str, list[ReadChannel]]) -> ReadChannel | None:
@@ -593,7 +693,7 @@ def _table(
             continue  # a time point the run never reached: Gen5 writes it with blank wells
         if number == last_line and len(fields) < len(header) and len(block) > 2:
             raise ParseError("the file ends in the middle of a table row: it looks truncated", source, number)
-        axis = _number(fields[0]) if spectral else _seconds(fields[0])
+        axis = _number(fields[0]) if spectral else clock_seconds(fields[0])
         if axis is None:
             raise ParseError(f"'{fields[0]}' is not a {'wavelength' if spectral else 'time (h:mm:ss)'}", source, number)
         rows.append((len(rows) + 1, axis, fields))
@@ -688,8 +788,14 @@ class AgilentGen5Parser(InstrumentParser):
         return "Procedure Details" in head or "Reader Type:\t" in head or "Plate Number\t" in head
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        text = decode_text(data, name)
-        yield from read_gen5_lines([line.rstrip("\r") for line in text.split("\n")], name)
+        yield from read_gen5_lines(_lines(data, name), name)
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        return read_gen5_columns(_lines(data, name), name)
+
+
+def _lines(data: bytes, name: str) -> list[str]:
+    return [line.rstrip("\r") for line in decode_text(data, name).split("\n")]
 
 
 PARSER = AgilentGen5Parser()

@@ -12,7 +12,8 @@ under its own copy of the read's title::
     ,0:04:48,37,3,27,...
 
 Each CSV row is turned back into a tab-separated line and read by
-:func:`lab_etl.parsers.agilent_gen5.read_gen5_lines`, so both exports give the same readings.
+:func:`lab_etl.parsers.agilent_gen5.read_gen5_lines` (or ``read_gen5_columns``), so both exports give the same
+readings.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import csv
 from collections.abc import Iterator
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.agilent_gen5 import VENDOR, read_gen5_lines
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text
+from lab_etl.parsers.agilent_gen5 import VENDOR, read_gen5_columns, read_gen5_lines
+from lab_etl.parsers.base import InstrumentParser, Reading, ReadingColumns, decode_text
 
 
 def csv_to_tab_lines(text: str, source: str) -> list[str]:
@@ -57,6 +58,10 @@ class AgilentGen5CsvParser(InstrumentParser):
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         text = decode_text(data, name).lstrip("\ufeff")
         yield from read_gen5_lines(csv_to_tab_lines(text, name), name)
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        text = decode_text(data, name).lstrip("\ufeff")
+        return read_gen5_columns(csv_to_tab_lines(text, name), name)
 
 
 PARSER = AgilentGen5CsvParser()

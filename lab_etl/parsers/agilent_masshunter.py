@@ -32,7 +32,7 @@ from datetime import datetime
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
-from lab_etl.parsers.plate_grid import parse_timestamp, snake_case
+from lab_etl.parsers.utils import DELIMITERS, parse_timestamp, snake_case
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
 #: result fields that are text or method settings, not measured values
@@ -57,7 +57,6 @@ _MEASUREMENT_NAMES = {"s/n": "signal_to_noise", "rt": "rt", "ret. time": "rt"}
 _UNITS = {"rt": "min", "fwhm": "min", "width": "min"}
 _POSITION_RE = re.compile(r"^\s*([A-Za-z]*\d+[A-Za-z]?)\s*-\s*([A-Za-z]{1,2})\s*-?\s*(\d{1,2})\s*$")
 _SLASH_DATE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}")
-_DELIMITERS = (",", ";", "\t")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ class ResultColumn:
 
 
 def _delimiter(first_line: str) -> str | None:
-    for delimiter in _DELIMITERS:
+    for delimiter in DELIMITERS:
         if first_line.startswith("Sample" + delimiter):
             return delimiter
     return None
@@ -108,20 +107,17 @@ class AgilentMassHunterParser(InstrumentParser):
     version = "1"
 
     def sniff(self, head: str) -> bool:
-        try:
-            lines = head.lstrip("\ufeff").splitlines()[:2]
-            if len(lines) < 2:
-                return False
-            delimiter = _delimiter(lines[0])
-            if delimiter is None:
-                return False
-            groups = lines[0].split(delimiter)
-            if not any(group.strip().endswith(" Results") for group in groups):
-                return False
-            fields = {field.strip().strip('"') for field in lines[1].split(delimiter)}
-            return "Data File" in fields or ("Name" in fields and "Acq. Date-Time" in fields)
-        except Exception:  # sniff must never raise
+        lines = head.lstrip("\ufeff").splitlines()[:2]
+        if len(lines) < 2:
             return False
+        delimiter = _delimiter(lines[0])
+        if delimiter is None:
+            return False
+        groups = lines[0].split(delimiter)
+        if not any(group.strip().endswith(" Results") for group in groups):
+            return False
+        fields = {field.strip().strip('"') for field in lines[1].split(delimiter)}
+        return "Data File" in fields or ("Name" in fields and "Acq. Date-Time" in fields)
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         text = decode_text(data, name).lstrip("\ufeff")

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import is_digits, parse_timestamp, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, smallest_plate_format
 
 #: Title prefixes of sections and table columns that hold what the reader measured.
@@ -101,22 +102,19 @@ class BmgMarsParser(InstrumentParser):
 
     def sniff(self, head: str) -> bool:
         """A MARS export has BMG header keys in its first lines and a raw data section or table title."""
-        try:
-            lines = head.splitlines()[:80]
-            top = "\n".join(lines[:12]).lower()
-            if not ("test name" in top or "test run no." in top or "test id" in top or "\\bmg\\" in top):
-                return False
-            if not ("id1" in top or "user" in top or "date" in top):
-                return False
-            if "smart control" in top:
-                return False  # BMG's SMART Control workbooks have their own parser
-            for line in lines:
-                stripped = line.lstrip(' ,;\t"').lower()
-                if stripped.startswith(_RAW_TITLES) or stripped.startswith(("well row", "well,", "well;")):
-                    return True
+        lines = head.splitlines()[:80]
+        top = "\n".join(lines[:12]).lower()
+        if not ("test name" in top or "test run no." in top or "test id" in top or "\\bmg\\" in top):
             return False
-        except Exception:  # sniff must never raise
+        if not ("id1" in top or "user" in top or "date" in top):
             return False
+        if "smart control" in top:
+            return False  # BMG's SMART Control workbooks have their own parser
+        for line in lines:
+            stripped = line.lstrip(' ,;\t"').lower()
+            if stripped.startswith(_RAW_TITLES) or stripped.startswith(("well row", "well,", "well;")):
+                return True
+        return False
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         """Yield one reading per well x section (x kinetic or spectral point) of every plate in the file."""
@@ -376,7 +374,7 @@ class _Parse:
                 if not point:
                     continue
                 if axis_kind == "wavelength":
-                    column.wavelength = _number(point, self.decimal_comma)
+                    column.wavelength = to_float(point, decimal_comma=self.decimal_comma)
                     if column.wavelength is None:
                         raise ParseError(f"the wavelength '{point}' of the table is not a number", self.source, end)
                 else:
@@ -453,7 +451,7 @@ class _Parse:
             if ("plate" in lowered and "type" in lowered) or lowered.startswith("microplate"):
                 for token in value.replace("-", " ").replace("_", " ").split():
                     digits = token.rstrip("wW")
-                    if _is_digits(digits) and int(digits) in GEOMETRY:
+                    if is_digits(digits) and int(digits) in GEOMETRY:
                         return int(digits)
         return None
 
@@ -508,12 +506,9 @@ class _Parse:
 
 # --------------------------------------------------------------------- line-level helpers
 def _delimiter(lines: list[str]) -> str:
-    for line in lines[:10]:
-        if line.strip():
-            counts = {d: line.count(d) for d in (";", ",", "\t")}
-            best = max(counts, key=lambda d: counts[d])
-            return best if counts[best] else ","
-    return ","
+    """The separator of the first non-blank line (MARS writes the locale's list separator; ``;`` wins ties)."""
+    first = next((line for line in lines[:10] if line.strip()), "")
+    return sniff_delimiter(first, (";", ",", "\t")) or ","
 
 
 def _looks_like_key(cell: str) -> bool:
@@ -568,11 +563,11 @@ def _is_calculated_title(first: str, cells: list[str]) -> bool:
 
 def _is_column_header(cells: list[str]) -> bool:
     numbers = [cell for cell in cells[1:] if cell]
-    return bool(numbers) and all(_is_digits(cell) for cell in numbers) and (numbers[0] == "1" or len(numbers) > 1)
+    return bool(numbers) and all(is_digits(cell) for cell in numbers) and (numbers[0] == "1" or len(numbers) > 1)
 
 
 def _column_numbers(cells: list[str]) -> dict[int, int]:
-    return {position: int(cell) for position, cell in enumerate(cells) if position and _is_digits(cell)}
+    return {position: int(cell) for position, cell in enumerate(cells) if position and is_digits(cell)}
 
 
 def _is_row_label(label: str) -> bool:
@@ -591,7 +586,7 @@ def _bmg_row(label: str, plate_format: int) -> str:
 
 def _table_well(cells: list[str], split_well: bool) -> str | None:
     if split_well:
-        if len(cells) < 2 or not _is_row_label(cells[0]) or not _is_digits(cells[1]):
+        if len(cells) < 2 or not _is_row_label(cells[0]) or not is_digits(cells[1]):
             return None
         return f"{cells[0]}{cells[1]}"
     well = cells[0]
@@ -657,7 +652,7 @@ def _filters(title: str, measurement: str) -> _Filters:
     for part in parts:
         value = None
         for token in part.replace("-", " ").split():
-            candidate = _plain_number(token)
+            candidate = to_float(token, decimal_comma=True)
             if candidate is not None and candidate >= 100:
                 value = candidate
                 break
@@ -665,7 +660,7 @@ def _filters(title: str, measurement: str) -> _Filters:
     if len(parts) >= 2:
         return _Filters(emission=numbers[1], excitation=numbers[0], label=label)
     # one number: absorbance or emission filter; "Ex Em" pairs without a slash
-    tokens = [_plain_number(t) for t in label.replace("-", " ").split()]
+    tokens = [to_float(t, decimal_comma=True) for t in label.replace("-", " ").split()]
     wavelengths = [t for t in tokens if t is not None and t >= 100]
     if len(wavelengths) >= 2 and measurement != "absorbance" and " " in label and "-" not in label:
         return _Filters(emission=wavelengths[1], excitation=wavelengths[0], label=label)
@@ -682,23 +677,6 @@ def _channel(filters: _Filters, measurement: str) -> str:
     return measurement
 
 
-def _plain_number(token: str) -> float | None:
-    try:
-        return float(token.replace(",", "."))
-    except ValueError:
-        return None
-
-
-def _number(text: str, decimal_comma: bool) -> float | None:
-    cleaned = text.strip()
-    if decimal_comma:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
-
-
 def _bracket_unit(label: str) -> str | None:
     start, stop = label.find("["), label.find("]")
     if start < 0 or stop < start:
@@ -710,13 +688,13 @@ def _elapsed_seconds(point: str, unit: str | None, decimal_comma: bool) -> float
     """MARS prints kinetic times as ``0 h 15 min``, ``1 min``, ``30 s``, or a bare number under ``Time [s]``."""
     tokens = point.replace(",", ".").split() if decimal_comma else point.split()
     if len(tokens) == 1:
-        value = _plain_number(tokens[0])
+        value = to_float(tokens[0], decimal_comma=True)
         if value is not None:
             return value * _TIME_UNITS[unit] if unit in _TIME_UNITS else None
     total = 0.0
     pending: float | None = None
     for token in tokens:
-        value = _plain_number(token)
+        value = to_float(token, decimal_comma=True)
         if value is not None:
             pending = value
             continue
@@ -739,48 +717,14 @@ def _model_from_path(path: str) -> str | None:
 
 def _read_at(date: str, time: str) -> datetime | None:
     """MARS writes the date in the PC's locale: ``29/02/2016`` with a 24 h clock, ``5/14/2021`` with AM/PM,
-    ``29.02.2016``, ``2026-07-29``. Ambiguous day/month order follows the clock style."""
+    ``29.02.2016``, ``2026-07-29``. Ambiguous slashed dates follow the clock style (month first with AM/PM, as
+    US Windows writes them, else day first); dashed and dotted dates are day first unless they start with the year.
+    """
     date, time = date.strip(), " ".join(time.split())
     if not date:
         return None
-    try:
-        separator = next((mark for mark in "-./" if mark in date), "")
-        if not separator:
-            return None
-        parts = [int(part) for part in date.split(separator)]
-        if len(parts) != 3:
-            return None
-        if separator == "-" and parts[0] > 31:
-            year, month, day = parts
-        elif separator == "/":
-            # month first where the clock has AM/PM (US locale), day first with a 24 h clock
-            us_clock = time.upper().endswith(("AM", "PM"))
-            if parts[0] > 12 or (parts[1] <= 12 and not us_clock):
-                day, month, year = parts
-            else:
-                month, day, year = parts
-        else:
-            day, month, year = parts
-        if year < 100:
-            year += 2000
-        hour = minute = second_ = 0
-        if time:
-            clock, _, half = time.partition(" ")
-            pieces = [int(piece) for piece in clock.split(":")]
-            hour, minute = pieces[0], pieces[1] if len(pieces) > 1 else 0
-            second_ = pieces[2] if len(pieces) > 2 else 0
-            if half.upper() == "PM" and hour < 12:
-                hour += 12
-            elif half.upper() == "AM" and hour == 12:
-                hour = 0
-        return datetime(year, month, day, hour, minute, second_)
-    except ValueError:
-        return None
-
-
-def _is_digits(text: str) -> bool:
-    """Plain ASCII digits only (``str.isdigit`` also accepts superscripts such as ``²``)."""
-    return text.isascii() and text.isdecimal()
+    us_clock = time.upper().endswith(("AM", "PM"))
+    return parse_timestamp(f"{date} {time}", day_first="/" not in date or not us_clock)
 
 
 PARSER = BmgMarsParser()

@@ -32,18 +32,12 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
+from lab_etl.parsers.utils import first_number, parse_datetime
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
 
 Row = Sequence[object]
 
 _ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)}
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-)
 _MODES = (
     ("fluorescence polarization", "fluorescence_polarization"),
     ("time-resolved fluorescence", "time_resolved_fluorescence"),
@@ -56,11 +50,6 @@ _MODES = (
 )
 _UNITS = {"fluorescence": "RFU", "luminescence": "RLU", "absorbance": "OD"}
 _HEADER_KEYS = ("User", "Path", "Test ID", "Test Name", "Date", "Time", "ID1", "ID2", "ID3")
-
-
-def _first_number(text: str) -> float | None:
-    match = re.match(r"\s*(\d+(?:[.,]\d+)?)", text)
-    return float(match.group(1).replace(",", ".")) if match else None
 
 
 def _measurement(mode: str) -> str:
@@ -88,10 +77,10 @@ def _raw_channel(label: str, measurement: str) -> _Channel:
         return _Channel(measurement)
     if "/" in inside:
         excitation_text, _, emission_text = inside.partition("/")
-        excitation, emission = _first_number(excitation_text), _first_number(emission_text)
+        excitation, emission = first_number(excitation_text), first_number(emission_text)
         if excitation is not None and emission is not None:
             return _Channel(f"{number_text(excitation)}/{number_text(emission)}", emission, excitation)
-    wavelength = _first_number(inside)
+    wavelength = first_number(inside)
     if wavelength is not None and inside.replace(" ", "").replace("-", "").replace(".", "").isdigit():
         return _Channel(number_text(wavelength), wavelength)
     return _Channel(inside)
@@ -112,13 +101,7 @@ class _Run:
 
     @property
     def read_at(self) -> datetime | None:
-        text = " ".join(f"{self.header.get('Date', '')} {self.header.get('Time', '')}".split())
-        for fmt in _DATE_FORMATS:
-            try:
-                return datetime.strptime(text, fmt)
-            except ValueError:
-                continue
-        return None
+        return parse_datetime(f"{self.header.get('Date', '')} {self.header.get('Time', '')}")
 
 
 class BmgSmartControlParser(InstrumentParser):

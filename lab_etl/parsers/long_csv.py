@@ -27,7 +27,7 @@ from datetime import datetime
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
-from lab_etl.parsers.plate_grid import parse_timestamp, snake_case
+from lab_etl.parsers.utils import parse_timestamp, snake_case, sniff_delimiter
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
 WELL_HEADERS = ("well", "well position", "wellposition", "well_position", "position", "pos", "location", "well id")
@@ -92,9 +92,8 @@ def split_unit(header: str) -> tuple[str, str | None]:
 
 
 def _delimiter(header_line: str) -> str | None:
-    counts = {delimiter: header_line.count(delimiter) for delimiter in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else None
+    """The separator of the header line; a tab wins a tie (column names may hold commas), None when there is none."""
+    return sniff_delimiter(header_line, _DELIMITERS, default=None)
 
 
 def _is_well(text: str) -> bool:
@@ -133,12 +132,6 @@ class LongCsvParser(InstrumentParser):
     version = "1"
 
     def sniff(self, head: str) -> bool:
-        try:
-            return self._sniff(head)
-        except Exception:  # sniff must never raise
-            return False
-
-    def _sniff(self, head: str) -> bool:
         lines = [line for line in head.splitlines()[:12] if line.strip()]
         if len(lines) < 2:
             return False

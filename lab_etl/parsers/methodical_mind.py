@@ -12,21 +12,27 @@ Well``, ``Read Time``, ``Serial #``, ``Model``, ``SpotID``, an optional spot leg
     ==========Processing=== ...         <- instrument diagnostics until the next plate's header
 
 Some exports write ``\\t`` literally instead of a tab in header lines. Spots that are not on the plate
-(``<>`` in the legend) are written as empty lines and give no readings; an empty cell of a spot that
+(``<>`` in the legend) are written as empty lines and give no readings, or not written at all: then each row has
+one line per spot the legend shows, numbered by the legend; an empty cell of a spot that
 is on the plate is kept as a reading flagged ``missing``. One block per spot (``SpotID : 3``) is read
 as that spot. The values are ECL signal counts (luminescence).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import is_digits, parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label, smallest_plate_format
 
+#: Where the header keeps the spot legend's drawing (``Spot`` and ``Legend`` lines): ``<n>`` marks a spot on the
+#: plate, ``<>`` a position without one.
+_LEGEND = "Spot legend"
 #: Header keys that describe one plate read; every other key (instrument, software) carries over.
 _PLATE_KEYS = {
     "Stack ID",
@@ -44,7 +50,10 @@ _PLATE_KEYS = {
     "Comments",
     "Assays",
     "Visible Spots",
+    _LEGEND,
 }
+#: Header keys only an MSD export starts lines with.
+_HEADER_MARKS = ("Barcode1", "Det Param", "Stack ID", "Spots Per Well")
 #: North American zone names MSD workstations write after the read time.
 _ZONES = {
     "UTC": 0,
@@ -79,17 +88,14 @@ class MethodicalMindParser(InstrumentParser):
 
     def sniff(self, head: str) -> bool:
         """A ``====Data====`` marker line below MSD header keys such as ``Barcode1`` or ``Det Param``."""
-        try:
-            has_keys = False
-            for line in head.splitlines()[:120]:
-                stripped = line.strip()
-                if stripped.startswith(("Barcode1", "Det Param", "Stack ID", "Spots Per Well")):
-                    has_keys = True
-                elif stripped.startswith("===") and stripped.strip("=") == "Data":
-                    return has_keys
-            return False
-        except Exception:  # sniff must never raise
-            return False
+        has_keys = False
+        for line in head.splitlines()[:120]:
+            stripped = line.strip()
+            if stripped.startswith(_HEADER_MARKS):
+                has_keys = True
+            elif stripped.startswith("===") and stripped.strip("=") == "Data":
+                return has_keys
+        return False
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         """Yield one luminescence reading per well x spot of every plate block."""
@@ -109,6 +115,11 @@ class _Parse:
         self.block = 0
 
     def readings(self) -> Iterator[Reading]:
+        if self.blocks == 0 and any(line.strip().startswith(_HEADER_MARKS) for line in self.lines):
+            raise ParseError(
+                "the file has an MSD plate header but no '==========Data====' table: it holds no measurement data",
+                self.source,
+            )
         if self.blocks == 0:
             raise ParseError(
                 "no '==========Data====' line: this is not a Methodical Mind plate export, or its data was cut off",
@@ -131,8 +142,12 @@ class _Parse:
             if ":" in line and not line.startswith("="):
                 key, _, value = line.replace("\\t", "\t").partition(":")
                 key, value = key.strip(), value.strip()
-                if key and value and "Digital_Signature" not in key:
+                if key in ("Spot", "Legend"):
+                    header[_LEGEND] = " ".join(filter(None, (header.get(_LEGEND), value)))
+                elif key and value and "Digital_Signature" not in key:
                     header[key] = value
+            elif _LEGEND in header and "<" in line and not line.split("\t", 1)[0].strip():
+                header[_LEGEND] += " " + line.strip()  # the legend drawing goes on under an empty key
 
     def _table(self, header: dict[str, str], number: int) -> Generator[Reading, None, int]:
         """Read the data table after the marker on line ``number``; return the line after it."""
@@ -191,6 +206,12 @@ class _Parse:
         plate_id = self._plate_id(header)
         stated_spots = _spots_per_well(header)
         spots = stated_spots or max(len(lines) for _, lines in groups)
+        spot_numbers = list(range(1, spots + 1))
+        on_plate = sorted({int(n) for n in re.findall(r"<(\d+)>", header.get(_LEGEND, ""))})
+        if on_plate and len(on_plate) < spots and {len(lines) for _, lines in groups} == {len(on_plate)}:
+            # some exports write no line at all for the spots the legend leaves out ('<>'): each row then has one
+            # line per spot on the plate, in spot order
+            spots, spot_numbers = len(on_plate), on_plate
         for label, spot_lines in groups:
             if len(spot_lines) != spots:
                 raise ParseError(
@@ -230,7 +251,8 @@ class _Parse:
             )
             for index in range(spots)
         ]
-        spot_numbers = [spot_id if spot_id and spots == 1 else index + 1 for index in range(spots)]
+        if spot_id and spots == 1:
+            spot_numbers = [spot_id]
         read_index = 1 + max((self.reads.get((plate_id, spot), 0) for spot in spot_numbers), default=0)
         for spot in spot_numbers:
             self.reads[(plate_id, spot)] = read_index
@@ -293,7 +315,7 @@ def _column_numbers(line: str) -> dict[int, int]:
         text = cell.strip()
         if not text:
             continue
-        if not _is_digits(text) or int(text) in columns.values():
+        if not is_digits(text) or int(text) in columns.values():
             return {}  # not a list of distinct column numbers
         columns[position] = int(text)
     return columns
@@ -303,7 +325,7 @@ def _int(text: str | None) -> int | None:
     if text is None:
         return None
     digits = text.strip()
-    return int(digits) if _is_digits(digits) else None
+    return int(digits) if is_digits(digits) else None
 
 
 def _spots_per_well(header: dict[str, str]) -> int | None:
@@ -329,26 +351,12 @@ def _plate_format(header: dict[str, str], rows: int, columns: int) -> int:
 def _read_at(text: str) -> datetime | None:
     """``09/08/2023<TAB>13:39:33 EDT`` (month first) -> a datetime, zone-aware when the zone is known."""
     parts = text.split()
-    if len(parts) < 2:
-        return None
-    try:
-        month, day, year = (int(part) for part in parts[0].split("/"))
-        if month > 12:
-            month, day = day, month
-        clock = [int(piece) for piece in parts[1].split(":")]
-        moment = datetime(
-            year, month, day, clock[0], clock[1] if len(clock) > 1 else 0, clock[2] if len(clock) > 2 else 0
-        )
-    except (ValueError, IndexError):
+    moment = parse_timestamp(" ".join(parts[:2]), day_first=False) if len(parts) >= 2 else None
+    if moment is None:
         return None
     if len(parts) > 2 and parts[2].upper() in _ZONES:
         moment = moment.replace(tzinfo=timezone(timedelta(hours=_ZONES[parts[2].upper()])))
     return moment
-
-
-def _is_digits(text: str) -> bool:
-    """Plain ASCII digits only (``str.isdigit`` also accepts superscripts such as ``²``)."""
-    return text.isascii() and text.isdecimal()
 
 
 PARSER = MethodicalMindParser()

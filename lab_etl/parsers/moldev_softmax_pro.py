@@ -31,7 +31,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ReadingColumns,
+    decode_text,
+    default_plate_id,
+    parse_cells,
+    parse_value,
+)
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, well_name
 
 log = logging.getLogger(__name__)
@@ -41,15 +50,6 @@ _UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU"}
 _DATA_TYPES = ("Raw", "Reduced", "Both")
 _READ_TYPES = ("Endpoint", "Kinetic", "Spectrum")
 _FORMATS = ("PlateFormat", "TimeFormat")
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d/%m/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,30 +98,8 @@ def _int(text: str, default: int | None = None) -> int | None:
         return default
 
 
-def _float(text: str) -> float | None:
-    try:
-        number = float(text.replace(",", "."))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _nm(number: float | None) -> str:
     return "" if number is None else f"{number:g}"
-
-
-def _seconds(label: str) -> float | None:
-    """``HH:MM:SS``, ``MM:SS`` or plain seconds to seconds; None when the label is no time."""
-    parts = label.split(":")
-    if len(parts) > 3:
-        return None
-    total = 0.0
-    for part in parts:
-        number = _float(part)
-        if number is None:
-            return None
-        total = total * 60 + number
-    return total
 
 
 def _is_blank(line: str) -> bool:
@@ -154,10 +132,28 @@ class SoftMaxProParser(InstrumentParser):
         return False
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        for plate in self._plates(data, name):
+            yield from plate.readings()
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        columns = ReadingColumns()
+        cache: dict[str, tuple[float | None, str | None]] = {}
+        for plate in self._plates(data, name):
+            plate.add_columns(columns, cache)
+        return columns
+
+    def _plates(self, data: bytes, name: str) -> Iterator[_PlateReadings]:
         text = decode_text(data, name).lstrip("\ufeff")
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         blocks, saved_at = _split_blocks(lines, name)
         plates = [block for block in blocks if block.kind == "Plate"]
+        if not plates:
+            kinds = ", ".join(sorted({block.kind for block in blocks})) or "none"
+            raise ParseError(
+                f"the file has no measurement data: it holds no 'Plate:' section (blocks: {kinds}); export the plate "
+                "data from SoftMax Pro, not only notes or group tables",
+                name,
+            )
         headers = [_parse_header(block, name) for block in plates]
         seen: dict[str, int] = {}
         for header, block in zip(headers, plates, strict=True):
@@ -172,7 +168,7 @@ class SoftMaxProParser(InstrumentParser):
             seen[header.name] = block.start
         samples = _samples(blocks, [h.name for h in headers])
         for header, block in zip(headers, plates, strict=True):
-            yield from _PlateReadings(header, block, samples, saved_at, name).readings()
+            yield _PlateReadings(header, block, samples, saved_at, name)
 
 
 def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime | None]:
@@ -222,6 +218,13 @@ def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime
             source,
             current.start + 1,
         )
+    if not blocks and declared:
+        raise ParseError(
+            f"the file has no measurement data: nothing follows its '##BLOCKS= {declared}' line (no 'Plate:' "
+            "section); export the plate data from SoftMax Pro again",
+            source,
+            index + 1,
+        )
     if len(blocks) < declared:
         raise ParseError(
             f"the file declares {declared} blocks ('##BLOCKS= {declared}') but holds only {len(blocks)}: the export "
@@ -236,13 +239,7 @@ def _split_blocks(lines: list[str], source: str) -> tuple[list[_Block], datetime
 
 
 def _saved_at(line: str) -> datetime | None:
-    text = line.split("Date Last Saved:", 1)[1].strip()
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(line.split("Date Last Saved:", 1)[1])
 
 
 def _parse_header(block: _Block, source: str) -> PlateHeader:
@@ -299,7 +296,11 @@ def _parse_header(block: _Block, source: str) -> PlateHeader:
     scan: list[float] = []
     if read_type == "Spectrum":
         scan = _scan_wavelengths(get(11 + offset), get(12 + offset), get(13 + offset), name, source, line)
-        channels = [_scan_channel(measurement, get(22 + offset), _float(get(23 + offset)), emission, excitation)]
+        channels = [
+            _scan_channel(
+                measurement, get(22 + offset), to_float(get(23 + offset), decimal_comma=True), emission, excitation
+            )
+        ]
     else:
         declared = _int(get(14 + offset), 1) or 1
         if not emission and not absorbance and declared == 1:
@@ -321,7 +322,7 @@ def _wavelengths(text: str, plate: str, source: str, line: int) -> list[float | 
     """A Plate line's space-separated wavelength list; 0 (luminescence without a filter) becomes None."""
     found: list[float | None] = []
     for part in text.split():
-        number = _float(part)
+        number = to_float(part, decimal_comma=True)
         if number is None:
             raise ParseError(f"plate '{plate}': wavelength '{part}' on the Plate line is not a number", source, line)
         found.append(number or None)
@@ -344,7 +345,11 @@ def _read_channels(measurement: str, emission: list[float | None], excitation: l
 def _scan_wavelengths(
     start_text: str, end_text: str, step_text: str, plate: str, source: str, line: int
 ) -> list[float]:
-    start, end, step = _float(start_text), _float(end_text), _float(step_text)
+    start, end, step = (
+        to_float(start_text, decimal_comma=True),
+        to_float(end_text, decimal_comma=True),
+        to_float(step_text, decimal_comma=True),
+    )
     if start is None or end is None or not step or (end - start) / step < 0:
         raise ParseError(
             f"plate '{plate}': a spectrum read needs start, end and step wavelengths on the Plate line, found "
@@ -407,6 +412,11 @@ def _samples(blocks: list[_Block], plate_names: list[str]) -> dict[tuple[str, st
     return found
 
 
+#: One cell that becomes a reading: row, column, text (None: not in the file), channel, read index and the
+#: read point (wavelength_nm, excitation_nm, elapsed_s) of :meth:`_PlateReadings.point`.
+_Cell = tuple[int, int, str | None, Channel, int, tuple[float | None, float | None, float | None]]
+
+
 class _PlateReadings:
     """Turns the cells of one plate block into readings: knows the plate's settings, samples and read area."""
 
@@ -440,9 +450,9 @@ class _PlateReadings:
         header = self.header
         wavelength_nm, excitation_nm, elapsed_s = channel.wavelength_nm, channel.excitation_nm, None
         if header.read_type == "Kinetic":
-            elapsed_s = _seconds(label) if label else None
+            elapsed_s = clock_seconds(label, decimal_comma=True) if label else None
         elif header.read_type == "Spectrum":
-            point_nm = _float(label) if label else None
+            point_nm = to_float(label, decimal_comma=True) if label else None
             if point_nm is None and read_index <= len(header.scan_nm):
                 point_nm = header.scan_nm[read_index - 1]
             if channel.sweeps_excitation:
@@ -498,6 +508,50 @@ class _PlateReadings:
         )
 
     def readings(self) -> Iterator[Reading]:
+        for cell in self.cells():
+            yield self.reading(*cell)
+
+    def add_columns(self, columns: ReadingColumns, cache: dict[str, tuple[float | None, str | None]]) -> None:
+        """Add the readings of :meth:`readings`, in the same order, to ``columns`` (no :class:`Reading` per cell)."""
+        found = list(self.cells())
+        if not found:
+            return
+        rows, column_indices, cells, channels, read_indices, points = (list(part) for part in zip(*found, strict=True))
+        values, flags = parse_cells(["" if cell is None else cell for cell in cells], decimal_comma=True, cache=cache)
+        if any(flags):
+            flags = [
+                "masked" if flag and cell and cell.lower() == "masked" else flag for flag, cell in zip(flags, cells)
+            ]
+        names = self.wells
+        wells = [
+            names.get(key) or names.setdefault(key, well_name(*key)) for key in zip(rows, column_indices, strict=True)
+        ]
+        plate = self.header.name
+        wavelengths, excitations, elapsed = (list(part) for part in zip(*points, strict=True))
+        columns.extend(
+            len(found),
+            plate_id=plate,
+            well=wells,
+            row_index=rows,
+            column_index=column_indices,
+            plate_format=self.header.plate_format,
+            measurement=self.header.measurement,
+            value=values,
+            raw_value=cells,
+            channel=[channel.channel for channel in channels],
+            unit=self.unit,
+            flag=flags,
+            wavelength_nm=wavelengths,
+            excitation_nm=excitations,
+            read_index=read_indices,
+            elapsed_s=elapsed,
+            sample_name=[self.samples.get((plate, well)) for well in wells] if self.samples else None,
+            vendor=VENDOR,
+            read_at=self.saved_at,
+        )
+
+    def cells(self) -> Iterator[_Cell]:
+        """Every cell that becomes a reading, in file order, with its read channel and point."""
         header = self.header
         if header.data_type == "Reduced":
             # a Reduced-only export holds calculated values, no raw read: report the read area's wells as missing
@@ -505,13 +559,13 @@ class _PlateReadings:
             for channel in header.channels:
                 for row in range(first_row, last_row + 1):
                     for column in range(first_col, last_col + 1):
-                        yield self.reading(row, column, None, channel, 1, self.point(channel, 1, ""))
+                        yield (row, column, None, channel, 1, self.point(channel, 1, ""))
         elif header.export_format == "PlateFormat":
             yield from self.plate_format()
         else:
             yield from self.time_format()
 
-    def plate_format(self) -> Iterator[Reading]:
+    def plate_format(self) -> Iterator[_Cell]:
         """Plate format: a column header, then one grid of plate rows per kinetic point or spectrum wavelength, the
         wavelengths of an endpoint/kinetic read side by side in column groups."""
         header, lines = self.header, self.block.lines
@@ -581,10 +635,10 @@ class _PlateReadings:
                                 f"row {row} of the data grid stops before column {column} of the read area",
                                 position + row - 1,
                             )
-                        yield self.reading(row, column, cell, channel, read_index, point)
+                        yield (row, column, cell, channel, read_index, point)
             position += header.rows
 
-    def time_format(self) -> Iterator[Reading]:
+    def time_format(self) -> Iterator[_Cell]:
         """Time format: a header of well names, then one line per kinetic point or spectrum wavelength; the
         wavelengths of an endpoint/kinetic read follow each other, separated by blank lines."""
         header, lines = self.header, self.block.lines
@@ -594,6 +648,7 @@ class _PlateReadings:
         while labels and not labels[-1]:
             labels.pop()
         wells: list[tuple[int, int, int]] = []
+        named: set[tuple[int, int]] = set()
         for index in range(2, len(labels)):
             if labels[index]:
                 try:
@@ -602,6 +657,9 @@ class _PlateReadings:
                     raise self.error(
                         f"column header '{labels[index]}' is not a well of a {header.plate_format}-well plate", 1
                     ) from None
+                if (row, column) in named:
+                    raise self.error(f"the header names well {labels[index]} twice", 1)
+                named.add((row, column))
                 wells.append((index, row, column))
         reduced_header = ["", "", *labels[2:]]
         runs: list[list[tuple[int, list[str]]]] = [[]]
@@ -651,7 +709,7 @@ class _PlateReadings:
                             f"{len(wells)} wells; the line stops before well {labels[index]}",
                             number,
                         )
-                    yield self.reading(row, column, cell, channel, read_index, point)
+                    yield (row, column, cell, channel, read_index, point)
 
 
 PARSER = SoftMaxProParser()

@@ -27,7 +27,6 @@ rows A, E, I, M); bare grids must cover the whole plate the protocol names.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 #: lines that start the protocol/footer part of an export (after the last plate block)
@@ -44,21 +44,10 @@ _FOOTER_TITLES = ("Basic assay information", "Protocol information", "Exported w
 #: header words that start the plate information table, per field separator
 _PLATE_HEADERS = {",": "Plate,Repeat,Barcode", ";": "Plate;Repeat;Barcode", "\t": "Plate\tRepeat\tBarcode"}
 _CWL_RE = re.compile(r"CWL\s*=\s*(\d+(?:[.,]\d+)?)\s*nm", re.IGNORECASE)
-_LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _ABSORBANCE_LABEL_RE = re.compile(r"^A(\d{3})\b|\babs(?:orbance)?\b.*?(\d{3})", re.IGNORECASE)
 _LABEL_REPEAT_RE = re.compile(r"\(\d+\)\s*$")
 _TITLE_UNIT_RE = re.compile(r"\(([^()]*)\)\s*$")
 _DETECTOR_RE = re.compile(r"De=(\S+)")
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-)
 #: first digit of an EnVision label id -> the detection technology of the label
 _TECHNOLOGY_BY_LABEL_ID = {
     "2": "absorbance",
@@ -155,12 +144,6 @@ def _find_delimiter(lines: list[str]) -> str | None:
     return None
 
 
-def _cells(line: str, delimiter: str) -> list[str]:
-    if '"' in line:
-        return next(csv.reader([line], delimiter=delimiter))
-    return line.split(delimiter)
-
-
 def _is_title(line: str, delimiter: str) -> bool:
     """A section title: text without a field separator (trailing separators aside)."""
     stripped = line.strip().rstrip(delimiter).strip()
@@ -212,8 +195,8 @@ def _read_block(lines: list[str], index: int, delimiter: str, name: str) -> tupl
         raise ParseError(
             "'Plate information' is not followed by its 'Plate,Repeat,Barcode,...' header", name, title_line
         )
-    header = _cells(lines[index + 1], delimiter)
-    values = _cells(lines[index + 2], delimiter)
+    header = split_cells(lines[index + 1], delimiter)
+    values = split_cells(lines[index + 2], delimiter)
     if not lines[index + 2].strip() or len(values) < 3:
         raise ParseError("the plate information row under the header is missing", name, index + 3)
     info = {key.strip().lower(): value.strip() for key, value in zip(header, values, strict=False) if key.strip()}
@@ -264,7 +247,7 @@ def _read_data(lines: list[str], index: int, delimiter: str, block: _PlateBlock,
         line = lines[index]
         if not line.strip() or _is_title(line, delimiter):
             break
-        cells = _cells(line, delimiter)
+        cells = split_cells(line, delimiter)
         if block.row_labels is not None:
             block.row_labels.append(cells[0].strip())
             cells = cells[1:]
@@ -275,7 +258,7 @@ def _read_data(lines: list[str], index: int, delimiter: str, block: _PlateBlock,
 
 
 def _trimmed_cells(line: str, delimiter: str) -> list[str]:
-    cells = _cells(line, delimiter)
+    cells = split_cells(line, delimiter)
     if len(cells) > 1 and line.rstrip().endswith(delimiter) and not cells[-1].strip():
         cells = cells[:-1]
     return cells
@@ -293,7 +276,7 @@ def _read_footer(lines: list[str], start: int, delimiter: str) -> _Footer:
         if stripped.startswith("Exported with "):
             footer.exported_with = stripped[len("Exported with ") :].rstrip(delimiter)
             continue
-        cells = _cells(stripped, delimiter)
+        cells = split_cells(stripped, delimiter)
         key = cells[0].strip().rstrip(":").strip()
         value = next((cell.strip() for cell in reversed(cells[1:]) if cell.strip()), "")
         if len(cells) == 1 or not any(cell.strip() for cell in cells[1:]):
@@ -317,13 +300,6 @@ def _clean_text(value: str) -> str:
     if value.startswith('="') and value.endswith('"'):
         value = value[2:-1]
     return value.strip().strip('"').strip()
-
-
-def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    match = _LEADING_NUMBER_RE.match(text)
-    return float(match.group(1).replace(",", ".")) if match else None
 
 
 def _filter_wavelength(footer: _Footer, filter_name: str | None) -> float | None:
@@ -363,15 +339,15 @@ def _describe_read(block: _PlateBlock, footer: _Footer) -> _Read:
     detector_match = _DETECTOR_RE.search(measinfo)
     detector = detector_match.group(1) if detector_match else ""
     measurement = _measurement_of(label, settings, measinfo)
-    excitation = _number(settings.get("excitation wavelength")) or _filter_wavelength(
+    excitation = first_number(settings.get("excitation wavelength")) or _filter_wavelength(
         footer, settings.get("exc. filter")
     )
     if detector == "2nd":
-        emission = _number(settings.get("2nd emission wavelength")) or _filter_wavelength(
+        emission = first_number(settings.get("2nd emission wavelength")) or _filter_wavelength(
             footer, settings.get("2nd ems. filter")
         )
     else:
-        emission = _number(settings.get("emission wavelength")) or _filter_wavelength(
+        emission = first_number(settings.get("emission wavelength")) or _filter_wavelength(
             footer, settings.get("ems. filter")
         )
     unit_match = _TITLE_UNIT_RE.search(block.title)
@@ -396,16 +372,6 @@ def _describe_read(block: _PlateBlock, footer: _Footer) -> _Read:
     )
 
 
-def _parse_date(text: str) -> datetime | None:
-    text = text.strip()
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
-
-
 def _plate_ids(blocks: list[_PlateBlock], stem: str) -> dict[str, str]:
     """Plate number -> plate id: the barcode when the file has one, else the file stem (numbered when several)."""
     barcodes: dict[str, str] = {}
@@ -426,10 +392,13 @@ def _plate_ids(blocks: list[_PlateBlock], stem: str) -> dict[str, str]:
 
 
 def _stated_format(footer: _Footer) -> int | None:
-    wells = _number(footer.values.get("number of the wells in the plate"))
+    wells = first_number(footer.values.get("number of the wells in the plate"))
     if wells is None:
         return None
-    rows, columns = _number(footer.values.get("number of rows")), _number(footer.values.get("number of columns"))
+    rows, columns = (
+        first_number(footer.values.get("number of rows")),
+        first_number(footer.values.get("number of columns")),
+    )
     if int(wells) in GEOMETRY:
         return int(wells)
     if rows and columns:
@@ -559,7 +528,7 @@ def _readings(blocks: list[_PlateBlock], footer: _Footer, delimiter: str, stem: 
         plate_id = plate_ids[block.info.get("plate", "")]
         series = (plate_id, read.measurement, read.channel)
         read_numbers[series] += 1
-        read_at = _parse_date(block.info.get("measurement date", ""))
+        read_at = parse_datetime(block.info.get("measurement date", ""))
         start = first_read_at.setdefault(series, read_at)
         # plate repeats and kinetic cycles are reads of one series, timed from the series' first read
         repeated = measured_times[series] > 1

@@ -29,9 +29,19 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ReadingColumns,
+    decode_text,
+    default_plate_id,
+    parse_cells,
+    parse_value,
+)
+from lab_etl.parsers.utils import parse_timestamp, snake_case
 from lab_etl.plates import GEOMETRY, row_label, well_name
 
 #: columns of a grid -> plate format (every standard format has a distinct column count)
@@ -119,56 +129,6 @@ _TIME_RE = re.compile(
 _UNIT_RE = re.compile(r"[\[(]([^\])]{1,12})[\])]")
 #: a label line naming the plate of the grids that follow ("Plate 2", "Plate: BC-0001", "Plate #3")
 _PLATE_LABEL_RE = re.compile(r"^plate\s*(?:#|no\.?|id)?\s*[:=]?\s*(\S.*)$", re.IGNORECASE)
-_SNAKE_RE = re.compile(r"[^0-9a-z]+")
-_DATE_RE = re.compile(
-    r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
-)
-
-
-def snake_case(text: str) -> str:
-    """Lowercase snake case of a header or label: ``'RT-MS'`` -> ``'rt_ms'``, ``'Final Conc.'`` -> ``'final_conc'``."""
-    return _SNAKE_RE.sub("_", text.lower()).strip("_")
-
-
-def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | None:
-    """Parse the date/time spellings instrument software writes; ``None`` when the text is no date.
-
-    ISO (``2024-01-31 10:00:00``), ``31.01.2024 10:00`` (dot = day first), and slashed dates with an
-    optional 12-hour clock (``4/19/2018 6:37 PM``). For slashed dates a first number > 12 means day first,
-    a second > 12 month first; otherwise ``day_first`` decides (default: month first, as US software writes).
-    """
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    match = _DATE_RE.match(text)
-    if not match:
-        return None
-    first, separator, second, third, hour, minute, sec, meridiem = match.groups()
-    a, b, c = int(first), int(second), int(third)
-    if len(first) == 4:
-        year, month, day = a, b, c
-    else:
-        year = c + 2000 if c < 100 else c
-        if separator == "." or a > 12:
-            is_day_first = True
-        elif b > 12:
-            is_day_first = False
-        else:
-            is_day_first = bool(day_first)
-        day, month = (a, b) if is_day_first else (b, a)
-    h = int(hour) if hour else 0
-    if meridiem:
-        if h > 12:
-            return None
-        h = h % 12 + (12 if meridiem in "Pp" else 0)
-    try:
-        return datetime(year, month, day, h, int(minute or 0), int(sec or 0))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +262,34 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """One complete grid: its rows' cells (row label first) and what all its readings share."""
+
+    plate_id: str
+    plate_format: int
+    columns: int
+    read: ReadDescription
+    read_index: int
+    unit: str | None
+    vendor: str
+    model: str | None
+    serial: str | None
+    read_at: datetime | None
+    rows: list[list[str]]
+
+
+@lru_cache(maxsize=16)
+def _grid_wells(rows: int, columns: int) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Well names, row and column numbers of a grid, row by row (A01, A02, ... B01 ...)."""
+    cells = [(row, column) for row in range(1, rows + 1) for column in range(1, columns + 1)]
+    return (
+        tuple(well_name(row, column) for row, column in cells),
+        tuple(row for row, _ in cells),
+        tuple(column for _, column in cells),
+    )
+
+
 class PlateGridParser(InstrumentParser):
     """Plate-grid CSV (one or more 8x12 / 16x24 / 32x48 matrices with an optional key/value header)."""
 
@@ -312,12 +300,6 @@ class PlateGridParser(InstrumentParser):
     version = "1"
 
     def sniff(self, head: str) -> bool:
-        try:
-            return self._sniff(head)
-        except Exception:  # sniff must never raise
-            return False
-
-    def _sniff(self, head: str) -> bool:
         lowered = head[:4096].lower()
         if any(marker in lowered for marker in _FOREIGN_MARKERS):
             return False
@@ -349,6 +331,67 @@ class PlateGridParser(InstrumentParser):
         return numbers > 0
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        for grid in self._grids(data, name):
+            read = grid.read
+            for row, row_cells in enumerate(grid.rows, start=1):
+                for column in range(1, grid.columns + 1):
+                    value, flag, raw = parse_value(row_cells[column], decimal_comma=True)
+                    yield Reading(
+                        plate_id=grid.plate_id,
+                        well=well_name(row, column),
+                        row_index=row,
+                        column_index=column,
+                        plate_format=grid.plate_format,
+                        measurement=read.measurement,
+                        value=value,
+                        raw_value=raw,
+                        channel=read.channel,
+                        unit=grid.unit,
+                        flag=flag,
+                        wavelength_nm=read.wavelength_nm,
+                        excitation_nm=read.excitation_nm,
+                        read_index=grid.read_index,
+                        elapsed_s=read.elapsed_s,
+                        vendor=grid.vendor,
+                        instrument_model=grid.model,
+                        instrument_serial=grid.serial,
+                        read_at=grid.read_at,
+                    )
+
+    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
+        columns = ReadingColumns()
+        cache: dict[str, tuple[float | None, str | None]] = {}
+        for grid in self._grids(data, name):
+            read = grid.read
+            cells = [cell for row_cells in grid.rows for cell in row_cells[1 : grid.columns + 1]]
+            values, flags = parse_cells(cells, decimal_comma=True, cache=cache)
+            wells, row_indices, column_indices = _grid_wells(len(grid.rows), grid.columns)
+            columns.extend(
+                len(cells),
+                plate_id=grid.plate_id,
+                well=wells,
+                row_index=row_indices,
+                column_index=column_indices,
+                plate_format=grid.plate_format,
+                measurement=read.measurement,
+                value=values,
+                raw_value=cells,
+                channel=read.channel,
+                unit=grid.unit,
+                flag=flags,
+                wavelength_nm=read.wavelength_nm,
+                excitation_nm=read.excitation_nm,
+                read_index=grid.read_index,
+                elapsed_s=read.elapsed_s,
+                vendor=grid.vendor,
+                instrument_model=grid.model,
+                instrument_serial=grid.serial,
+                read_at=grid.read_at,
+            )
+        return columns
+
+    def _grids(self, data: bytes, name: str) -> Iterator[_Grid]:
+        """Every grid of the file, checked complete, with what its readings share."""
         text = decode_text(data, name)
         lines = text.splitlines()
         found = _find_delimiter(lines)
@@ -426,6 +469,7 @@ class PlateGridParser(InstrumentParser):
             model = header.get("instrument_model")
             serial = header.get("instrument_serial")
             header_line = number
+            grid_rows: list[list[str]] = []
             for row in range(1, n_rows + 1):
                 if number >= total or not lines[number].strip(" \t;,"):
                     raise ParseError(
@@ -455,29 +499,8 @@ class PlateGridParser(InstrumentParser):
                         name,
                         number,
                     )
-                for column in range(1, columns + 1):
-                    value, flag, raw = parse_value(row_cells[column], decimal_comma=True)
-                    yield Reading(
-                        plate_id=plate_id,
-                        well=well_name(row, column),
-                        row_index=row,
-                        column_index=column,
-                        plate_format=plate_format,
-                        measurement=read.measurement,
-                        value=value,
-                        raw_value=raw,
-                        channel=read.channel,
-                        unit=unit,
-                        flag=flag,
-                        wavelength_nm=read.wavelength_nm,
-                        excitation_nm=read.excitation_nm,
-                        read_index=index,
-                        elapsed_s=read.elapsed_s,
-                        vendor=vendor,
-                        instrument_model=model,
-                        instrument_serial=serial,
-                        read_at=read_at,
-                    )
+                grid_rows.append(row_cells)
+            yield _Grid(plate_id, plate_format, columns, read, index, unit, vendor, model, serial, read_at, grid_rows)
             if number < total:
                 extra = _split(lines[number], delimiter)
                 if extra and _row_matches(extra[0], n_rows + 1, 1536) and sum(1 for c in extra if c.strip()) > 2:

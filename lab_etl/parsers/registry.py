@@ -1,5 +1,6 @@
 """The one table of instrument parsers, content detection, and :func:`parse_bytes`, the single entry
-point every caller (CLI, Spark ingest, tests) uses to turn a file into readings.
+point every caller (CLI, Spark ingest, tests) uses to turn a file into readings: columns for Arrow
+(:meth:`ParsedFile.to_arrow`), :class:`Reading` objects on demand (:attr:`ParsedFile.readings`).
 
 Adding a vendor = writing ``lab_etl/parsers/<vendor>.py`` with a module-level ``PARSER`` and adding
 its module name to :data:`NATIVE_MODULES`. Order matters for detection: specific formats first, the
@@ -11,12 +12,24 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from lab_etl import __version__
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, ParserInfo, Reading, head_text
+from lab_etl.parsers.base import (
+    READING_FIELDS,
+    InstrumentParser,
+    ParserInfo,
+    Reading,
+    ReadingColumns,
+    head_text,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +55,71 @@ ENGINES = ("auto", "native", "allotropy")
 
 @dataclass
 class ParsedFile:
-    """The outcome of parsing one file: which parser read it and the readings it gave."""
+    """The outcome of parsing one file: which parser read it and the readings it gave, as columns.
+
+    :meth:`to_arrow` is what a pipeline writes; :attr:`readings` builds :class:`Reading` objects (once) for
+    callers that want records.
+    """
 
     source_file: str
     source_sha256: str
     parser: str
     engine: str
-    readings: list[Reading]
+    columns: ReadingColumns
+    parser_version: str = ""
+    _readings: list[Reading] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    @property
+    def readings(self) -> list[Reading]:
+        """The readings as :class:`Reading` objects stamped with their lineage, in the parser's order."""
+        if self._readings is None:
+            self._readings = self.columns.readings(**self._lineage())
+        return self._readings
+
+    def _lineage(self) -> dict[str, str]:
+        return {
+            "source_file": self.source_file,
+            "source_sha256": self.source_sha256,
+            "parser": self.parser,
+            "parser_version": self.parser_version,
+        }
+
+    def to_arrow(self, schema: pa.Schema) -> pa.Table:
+        r"""The readings as an Arrow table of exactly ``schema``'s fields, in its order and types.
+
+        Reading fields and lineage (source_file, source_sha256, parser, parser_version) fill the fields of the
+        same name; any other field of ``schema`` is all null. Raises ``pyarrow.ArrowInvalid`` or
+        ``pyarrow.ArrowTypeError`` when a field's type cannot hold the readings' values (e.g. ``well`` as int).
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> parsed = parse_bytes(b",1,2,3,4,5,6,7,8,9,10,11,12\n" + b"".join(
+        ...     bytes(row, "ascii") + b",1,2,3,4,5,6,7,8,9,10,11,12\n" for row in "ABCDEFGH"), "p1.csv")
+        >>> schema = pa.schema([("well", pa.string()), ("value", pa.float64()), ("run_id", pa.string())])
+        >>> table = parsed.to_arrow(schema)
+        >>> table.num_rows, table.column("well")[0].as_py(), table.column("run_id").null_count
+        (96, 'A01', 96)
+        """
+        import pyarrow as pa
+
+        count = len(self.columns)
+        lineage = self._lineage()
+        arrays = []
+        for target in schema:
+            if target.name in lineage:
+                arrays.append(pa.repeat(pa.scalar(lineage[target.name], type=target.type), count))
+            elif target.name in _READING_FIELD_SET:
+                arrays.append(self.columns.arrow(target.name, target.type))
+            else:
+                arrays.append(pa.nulls(count, type=target.type))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_READING_FIELD_SET = frozenset(READING_FIELDS)
 
 
 @lru_cache(maxsize=1)
@@ -111,8 +182,10 @@ def _safe_sniff(parser: InstrumentParser, head: str) -> bool:
         return False
 
 
-def parse_bytes(data: bytes, name: str, *, vendor: str | None = None, engine: str = "auto") -> ParsedFile:
-    """Parse one file's bytes into stamped readings.
+def parse_bytes(
+    data: bytes, name: str, *, vendor: str | None = None, engine: str = "auto", sha256: str | None = None
+) -> ParsedFile:
+    """Parse one file's bytes into readings with their lineage.
 
     Parameters
     ----------
@@ -124,6 +197,8 @@ def parse_bytes(data: bytes, name: str, *, vendor: str | None = None, engine: st
         A parser name (``lab-etl instruments``) that skips detection.
     engine:
         ``auto`` (native when a native parser exists, else allotropy), ``native`` or ``allotropy``.
+    sha256:
+        The hex SHA-256 of ``data`` when the caller has it already (it is not checked); else computed here.
 
     Raises
     ------
@@ -142,7 +217,10 @@ def parse_bytes(data: bytes, name: str, *, vendor: str | None = None, engine: st
         if vendor is None:
             raise ParseError("the allotropy engine needs --vendor (see `lab-etl instruments`)", name)
         parser_name, parser_version = f"allotropy:{vendor}", allotropy_adapter.allotropy_version()
-        run = lambda: allotropy_adapter.parse(data, name, vendor)  # noqa: E731
+        allotropy_vendor = vendor
+        run: Callable[[], ReadingColumns] = lambda: ReadingColumns.from_readings(  # noqa: E731
+            allotropy_adapter.parse(data, name, allotropy_vendor)
+        )
         used_engine = "allotropy"
     else:
         if vendor is not None:
@@ -152,37 +230,30 @@ def parse_bytes(data: bytes, name: str, *, vendor: str | None = None, engine: st
         else:
             parser = detect(data, name)
         parser_name, parser_version = parser.name, f"{__version__}+{parser.version}"
-        run = lambda: parser.parse(data, name)  # noqa: E731
+        native = parser
+        run = lambda: native.parse_columns(data, name)  # noqa: E731
         used_engine = "native"
     try:
-        readings = list(run())
+        columns = run()
     except ParseError as exc:
         if exc.source is None:
             raise ParseError(exc.reason, name, exc.line) from None
         raise
     except Exception as exc:
         raise ParseError(f"the {parser_name} parser failed unexpectedly ({type(exc).__name__}: {exc})", name) from exc
-    if not readings:
+    if not len(columns):
         raise ParseError(f"the {parser_name} parser found no well readings in this file", name)
-    _check_unique(readings, name)
-    digest = sha256_hex(data)
-    for reading in readings:
-        reading.source_file = name
-        reading.source_sha256 = digest
-        reading.parser = parser_name
-        reading.parser_version = parser_version
-    return ParsedFile(name, digest, parser_name, used_engine, readings)
+    _check_unique(columns, name)
+    digest = sha256 if sha256 is not None else sha256_hex(data)
+    return ParsedFile(name, digest, parser_name, used_engine, columns, parser_version)
 
 
-def _check_unique(readings: list[Reading], name: str) -> None:
-    seen: set[tuple[str, str, str, str, int]] = set()
-    for reading in readings:
-        key = reading.key
-        if key in seen:
-            plate, well, measurement, channel, read = key
-            raise ParseError(
-                f"well {well} of plate {plate} has two {measurement} values for channel '{channel}', read {read}; "
-                "the file is ambiguous",
-                name,
-            )
-        seen.add(key)
+def _check_unique(columns: ReadingColumns, name: str) -> None:
+    duplicate = columns.duplicate_key()
+    if duplicate is not None:
+        plate, well, measurement, channel, read = duplicate
+        raise ParseError(
+            f"well {well} of plate {plate} has two {measurement} values for channel '{channel}', read {read}; "
+            "the file is ambiguous",
+            name,
+        )

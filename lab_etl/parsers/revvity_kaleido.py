@@ -21,22 +21,19 @@ and a file holding only imaging results is refused with a :class:`ParseError` sa
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
 _RESULT_TITLE_RE = re.compile(r"^Results? for\s+(.+?)\s*$")
-_LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _GRID_HEADER_RE = re.compile(r"^([,;\t])0?1\1")
-_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M")
 _METADATA_TITLES = ("Measurement Basic Information", "Measurement Information")
 _DEFAULT_UNIT = {"absorbance": "AU", "fluorescence": "RFU", "luminescence": "RLU", "alphascreen": "counts"}
 
@@ -123,12 +120,6 @@ def _find_delimiter(lines: list[str]) -> str | None:
     return None
 
 
-def _cells(line: str, delimiter: str) -> list[str]:
-    if '"' in line:
-        return next(csv.reader([line], delimiter=delimiter))
-    return line.split(delimiter)
-
-
 def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_ResultBlock], int | None]:
     """Every results grid before the metadata, and the index where the metadata starts (None when absent)."""
     blocks: list[_ResultBlock] = []
@@ -148,8 +139,8 @@ def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_Re
         elif first.startswith("Barcode:"):
             descriptor = _v2_descriptor(line, delimiter)
         elif first == "Barcode" and index + 1 < len(lines):
-            header = [cell.strip().lower() for cell in _cells(line, delimiter)]
-            values = _cells(lines[index + 1], delimiter)
+            header = [cell.strip().lower() for cell in split_cells(line, delimiter)]
+            values = split_cells(lines[index + 1], delimiter)
             descriptor = {key: value.strip() for key, value in zip(header, values, strict=False) if key}
             index += 1
         elif _GRID_HEADER_RE.match(line):
@@ -168,7 +159,7 @@ def _read_results(lines: list[str], delimiter: str, name: str) -> tuple[list[_Re
 def _v2_descriptor(line: str, delimiter: str) -> dict[str, str]:
     """``Barcode: X, PlateRepeat: 1, WellRepeat: 1, AnalysisParameter: ...`` as lowercase keys."""
     descriptor: dict[str, str] = {}
-    for part in _cells(line, delimiter):
+    for part in split_cells(line, delimiter):
         key, _, value = part.partition(":")
         if key.strip():
             descriptor[key.strip().lower()] = value.strip()
@@ -178,7 +169,7 @@ def _v2_descriptor(line: str, delimiter: str) -> dict[str, str]:
 def _read_grid(
     lines: list[str], index: int, delimiter: str, operation: str, descriptor: dict[str, str], name: str
 ) -> tuple[_ResultBlock, int]:
-    header = [cell.strip() for cell in _cells(lines[index], delimiter)[1:]]
+    header = [cell.strip() for cell in split_cells(lines[index], delimiter)[1:]]
     while header and not header[-1]:
         header.pop()
     if any(not number.isdigit() for number in header) or any(int(a) >= int(b) for a, b in pairwise(header)):
@@ -186,7 +177,7 @@ def _read_grid(
     block = _ResultBlock(operation, dict(descriptor), index + 1, [int(number) for number in header])
     index += 1
     while index < len(lines):
-        cells = _cells(lines[index], delimiter)
+        cells = split_cells(lines[index], delimiter)
         label = cells[0].strip()
         if not label or not label.isalpha() or len(label) > 2 or len(cells) < 2:
             break
@@ -201,7 +192,7 @@ def _read_metadata(lines: list[str], start: int, delimiter: str) -> _Metadata:
     settings: dict[str, str] | None = None
     index = start
     while index < len(lines):
-        cells = [cell.strip() for cell in _cells(lines[index], delimiter)]
+        cells = [cell.strip() for cell in split_cells(lines[index], delimiter)]
         key = cells[0].rstrip(":").strip() if cells else ""
         value = next((cell for cell in cells[1:] if cell), "")
         index += 1
@@ -229,10 +220,10 @@ def _read_platemap(lines: list[str], index: int, delimiter: str, metadata: _Meta
         index += 1
     if index >= len(lines):
         return index
-    columns = [cell.strip() for cell in _cells(lines[index], delimiter)[1:]]
+    columns = [cell.strip() for cell in split_cells(lines[index], delimiter)[1:]]
     index += 1
     while index < len(lines):
-        cells = _cells(lines[index], delimiter)
+        cells = split_cells(lines[index], delimiter)
         label = cells[0].strip()
         if not label.isalpha() or len(label) > 2:
             break
@@ -263,29 +254,6 @@ def _measurement_of(operation: str) -> str:
     return words or "signal"
 
 
-def _number(text: str | None) -> float | None:
-    if not text:
-        return None
-    match = _LEADING_NUMBER_RE.match(text)
-    return float(match.group(1).replace(",", ".")) if match else None
-
-
-def _parse_date(text: str) -> datetime | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            continue
-    return None
-
-
 @dataclass
 class _Read:
     measurement: str
@@ -297,8 +265,10 @@ class _Read:
 def _describe_read(block: _ResultBlock, metadata: _Metadata) -> _Read:
     measurement = _measurement_of(block.operation)
     settings = metadata.operations.get(block.operation, {})
-    excitation = _number(block.descriptor.get("exc wl / filter")) or _number(settings.get("excitation wavelength [nm]"))
-    emission = _number(block.descriptor.get("ems wl")) or _number(settings.get("emission wavelength [nm]"))
+    excitation = first_number(block.descriptor.get("exc wl / filter")) or first_number(
+        settings.get("excitation wavelength [nm]")
+    )
+    emission = first_number(block.descriptor.get("ems wl")) or first_number(settings.get("emission wavelength [nm]"))
     if measurement == "absorbance":
         channel = f"{excitation:g}" if excitation is not None else measurement
         return _Read(measurement, channel, excitation, None)
@@ -310,7 +280,7 @@ def _describe_read(block: _ResultBlock, metadata: _Metadata) -> _Read:
 
 
 def _plate_format(block: _ResultBlock, metadata: _Metadata, rows: list[int]) -> int:
-    stated = _number(metadata.values.get("plate type name"))
+    stated = first_number(metadata.values.get("plate type name"))
     if stated is not None and int(stated) in GEOMETRY:
         return int(stated)
     try:
@@ -358,13 +328,15 @@ def _readings(
         series_sizes[(plate_id, read.measurement, read.channel)] += 1
     read_numbers: dict[tuple[str, str, str], int] = defaultdict(int)
     serial = metadata.values.get("instrument serial number") or None
-    read_at = _parse_date(metadata.values.get("measurement started", "") or metadata.values.get("measurement date", ""))
-    interval = _number(metadata.values.get("start plate repeat each [s]"))
+    read_at = parse_datetime(
+        metadata.values.get("measurement started", "") or metadata.values.get("measurement date", "")
+    )
+    interval = first_number(metadata.values.get("start plate repeat each [s]"))
     decimal_comma = delimiter != ","
     for plate_id, block, read in zip(plate_ids, blocks, reads, strict=True):
         series = (plate_id, read.measurement, read.channel)
         read_numbers[series] += 1
-        repeat = _number(block.descriptor.get("repeat") or block.descriptor.get("platerepeat"))
+        repeat = first_number(block.descriptor.get("repeat") or block.descriptor.get("platerepeat"))
         elapsed = None
         if series_sizes[series] > 1 and interval and repeat is not None:
             elapsed = (repeat - 1) * interval

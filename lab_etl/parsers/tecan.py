@@ -41,6 +41,7 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
+from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
 
 Cell = object
@@ -50,15 +51,6 @@ _ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)} | {"A" + chr(65 + i): 27 
 _WELL_RE = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
 _PLATE_DIGITS_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _SECONDS_RE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*s\s*$")
-_DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-)
 _MODES = {
     "absorbance": "absorbance",
     "fluorescence": "fluorescence",
@@ -76,18 +68,6 @@ def _as_int(cell: Cell) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _as_float(cell: Cell, decimal_comma: bool = False) -> float | None:
-    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
-        return float(cell)
-    text = cell_text(cell)
-    if decimal_comma:
-        text = text.replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def _well(text: str) -> tuple[int, int] | None:
     """(row, column) of a well header such as ``A1``/``B12``/``AF48``; None when the text is no well."""
     match = _WELL_RE.match(text)
@@ -98,13 +78,7 @@ def _well(text: str) -> tuple[int, int] | None:
 
 
 def _parse_datetime(text: str) -> datetime | None:
-    text = " ".join(text.replace("/Time of measurement:", " ").split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(text.replace("/Time of measurement:", " "))
 
 
 def _plate_format_from_name(text: str) -> int | None:
@@ -217,11 +191,7 @@ def _check_complete(rows: Sequence[Row], end: int, width: int, what: str, source
 def _csv_rows(text: str) -> tuple[list[Row], bool]:
     """Split a text export into cells, guessing the delimiter from the header lines."""
     lines = text.splitlines()
-    sample = "\n".join(lines[:60])
-    counts = {delimiter: sample.count(delimiter) for delimiter in (",", ";", "\t")}
-    delimiter = max(counts, key=lambda key: counts[key])
-    if counts[delimiter] == 0:
-        delimiter = ","
+    delimiter = sniff_delimiter("\n".join(lines[:60])) or ","
     rows: list[Row] = []
     try:
         for row in csv.reader(lines, delimiter=delimiter):
@@ -375,11 +345,11 @@ def _magellan_metadata(lines: Sequence[Row], stem: str) -> tuple[dict[str, _Labe
         elif key in ("Measurement mode", "Mode") or text == "Absorbance" or text in ("Fluorescence", "Luminescence"):
             blocks.append(_Label(mode=value or text))
         elif blocks and key in ("Measurement wavelength", "Wavelength"):
-            blocks[-1].wavelength = _as_float(value.split()[0]) if value else None
+            blocks[-1].wavelength = to_float(value.split()[0]) if value else None
         elif blocks and key == "Excitation wavelength":
-            blocks[-1].excitation = _as_float(value.split()[0]) if value else None
+            blocks[-1].excitation = to_float(value.split()[0]) if value else None
         elif blocks and key == "Emission wavelength":
-            blocks[-1].emission = _as_float(value.split()[0]) if value else None
+            blocks[-1].emission = to_float(value.split()[0]) if value else None
         elif blocks and key == "Unit":
             blocks[-1].unit = value or None
         elif key in ("Plate definition file", "Plate Description") and not run.plate_type:
@@ -487,11 +457,11 @@ def _icontrol(rows: Sequence[Row], source: str, stem: str, decimal_comma: bool) 
                 sections.labels.append(_Label())
             sections.labels[-1].mode = value
         elif sections.labels and lowered in ("wavelength", "measurement wavelength"):
-            sections.labels[-1].wavelength = _as_float(value, decimal_comma)
+            sections.labels[-1].wavelength = to_float(value, decimal_comma=decimal_comma)
         elif sections.labels and lowered == "excitation wavelength":
-            sections.labels[-1].excitation = _as_float(value, decimal_comma)
+            sections.labels[-1].excitation = to_float(value, decimal_comma=decimal_comma)
         elif sections.labels and lowered == "emission wavelength":
-            sections.labels[-1].emission = _as_float(value, decimal_comma)
+            sections.labels[-1].emission = to_float(value, decimal_comma=decimal_comma)
         elif sections.labels and lowered == "start time" and value:
             sections.labels[-1].started = _parse_datetime(value)
         elif key == "<>":
@@ -638,18 +608,21 @@ def _series_table(
     axis: list[float | None] = []
     elapsed: list[float | None] = []
     index = start + 1
+    named = [well for _, well in well_columns]
+    if len(set(named)) != len(named):
+        raise ParseError(f"the table header on line {start + 1} names a well twice", source, start + 1)
     if well_columns:
         time_column = next((p for p, t in enumerate(header_texts) if t.lower().startswith("time")), None)
         for _, well in well_columns:
             series[well] = []
         while index < len(rows):
             row = rows[index]
-            step = _as_float(row[corner], decimal_comma) if corner < len(row) else None
+            step = to_float(row[corner], decimal_comma=decimal_comma) if corner < len(row) else None
             if step is None:
                 break
             axis.append(step)
             elapsed.append(
-                _as_float(row[time_column], decimal_comma)
+                to_float(row[time_column], decimal_comma=decimal_comma)
                 if time_column is not None and time_column < len(row)
                 else None
             )
@@ -657,7 +630,7 @@ def _series_table(
                 series[well].append(row[position] if position < len(row) else None)
             index += 1
     else:
-        steps = [(p, _as_float(cell, decimal_comma)) for p, cell in enumerate(header) if p > corner]
+        steps = [(p, to_float(cell, decimal_comma=decimal_comma)) for p, cell in enumerate(header) if p > corner]
         steps = [(p, value) for p, value in steps if value is not None]
         axis = [value for _, value in steps]
         elapsed = [None] * len(steps)
@@ -666,10 +639,12 @@ def _series_table(
             key = cell_text(row[corner]).upper() if corner < len(row) else ""
             cells = [row[p] if p < len(row) else None for p, _ in steps]
             if key.startswith("TIME"):
-                elapsed = [_as_float(cell, decimal_comma) for cell in cells]
+                elapsed = [to_float(cell, decimal_comma=decimal_comma) for cell in cells]
             elif key.startswith("TEMP"):
                 pass
             elif _well(key):
+                if key in series:
+                    raise ParseError(f"well {key} has two rows in the table (line {index + 1})", source, index + 1)
                 series[key] = cells
             else:
                 break
@@ -701,6 +676,13 @@ def _series_table(
             reads.append((position + 1, step, None))
         else:
             cycle = int(step) if step is not None and step.is_integer() and step >= 1 else position + 1
+            if reads and cycle <= reads[-1][0]:
+                raise ParseError(
+                    f"the kinetic table on line {start + 1} lists cycle {cycle} after cycle {reads[-1][0]}: "
+                    "a row is split, repeated or out of order",
+                    source,
+                    start + 2 + position if well_columns else start + 1,
+                )
             reads.append((cycle, fields["wavelength_nm"], elapsed[position] if position < len(elapsed) else None))
     del fields["wavelength_nm"]
     for well, cells in series.items():

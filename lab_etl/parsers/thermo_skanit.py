@@ -15,7 +15,6 @@ wavelength in a step (repeated or kinetic reads) get read_index 1..n.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,12 +31,12 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
+from lab_etl.parsers.utils import first_number, parse_datetime
 from lab_etl.plates import GEOMETRY, smallest_plate_format
 
 Row = Sequence[object]
 
 _ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)} | {"A" + chr(65 + i): 27 + i for i in range(6)}
-_NM_RE = re.compile(r"(\d+(?:[.,]\d+)?)")
 #: step titles that are raw reads -> measurement name
 _MEASURED_STEPS = (
     ("absorbance", "absorbance"),
@@ -54,33 +53,17 @@ _MEASURED_STEPS = (
 #: grids of a measurement sheet that describe the plate layout rather than hold reads
 _LAYOUT_GRIDS = {"group", "sample type", "dilution", "concentration", "replicate", "volume"}
 _UNITS = {"abs": "AU", "rlu": "RLU", "rfu": "RFU", "od": "OD"}
-_DATE_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-)
 
 
 def _number(text: str) -> float | None:
-    match = _NM_RE.search(text)
-    if not match:
-        return None
-    value = float(match.group(1).replace(",", "."))
-    return value if value > 0 else None
+    """The first number anywhere in a wavelength line (``Wavelength: 260 nm`` -> 260); 0 is no wavelength."""
+    return first_number(text, anywhere=True) or None
 
 
 def _parse_datetime(cell: object) -> datetime | None:
     if isinstance(cell, datetime):
         return cell
-    text = " ".join(cell_text(cell).split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
+    return parse_datetime(cell_text(cell))
 
 
 def _step_measurement(title: str) -> str | None:

@@ -33,14 +33,14 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-from lab_etl.contracts import TableContract
+from lab_etl.contracts import Column, TableContract
 from lab_etl.errors import ConfigError
 
 #: Where an expectation came from (``meta.origin``; the ``origin`` column of ``lab_bronze.dq_results``).
@@ -220,42 +220,7 @@ def _contract_expectations(contract: TableContract) -> list[Expectation]:
         )
     ]
     for column in contract.columns:
-        where = f"schemas/{contract.table}.yaml column '{column.name}'"
-        if not column.nullable:
-            generated.append(
-                E.ExpectColumnValuesToNotBeNull(column=column.name, meta=_meta("contract", f"{where} is never null"))
-            )
-        expect = column.expect
-        if "pattern" in expect:
-            generated.append(
-                E.ExpectColumnValuesToMatchRegex(
-                    column=column.name,
-                    regex=str(expect["pattern"]),
-                    meta=_meta("contract", f"{where} matches {expect['pattern']}"),
-                )
-            )
-        if "allowed" in expect:
-            generated.append(
-                E.ExpectColumnValuesToBeInSet(
-                    column=column.name,
-                    value_set=list(expect["allowed"]),
-                    meta=_meta("contract", f"{where} is one of {', '.join(map(str, expect['allowed']))}"),
-                )
-            )
-        if "min" in expect or "max" in expect:
-            low, high = expect.get("min"), expect.get("max")
-            generated.append(
-                E.ExpectColumnValuesToBeBetween(
-                    column=column.name,
-                    min_value=low,
-                    max_value=high,
-                    meta=_meta("contract", f"{where} lies within [{_bound(low)}, {_bound(high)}]"),
-                )
-            )
-        if expect.get("unique"):
-            generated.append(
-                E.ExpectColumnValuesToBeUnique(column=column.name, meta=_meta("contract", f"{where} is unique"))
-            )
+        generated += _column_expectations(contract, column)
     key = list(contract.natural_key)
     why = f"one row per natural key ({', '.join(key)}) of {table}"
     if len(key) == 1:
@@ -268,6 +233,36 @@ def _contract_expectations(contract: TableContract) -> list[Expectation]:
         )
     )
     return generated
+
+
+def _column_expectations(contract: TableContract, column: Column) -> list[Expectation]:
+    """What one contract column promises: never null, a pattern, allowed values, a range, uniqueness."""
+    E = gx.expectations
+    where = f"schemas/{contract.table}.yaml column '{column.name}'"
+
+    def rule(kind: Callable[..., Expectation], because: str, **kwargs: Any) -> Expectation:
+        return kind(column=column.name, meta=_meta("contract", f"{where} {because}"), **kwargs)
+
+    expect = column.expect
+    rules = []
+    if not column.nullable:
+        rules.append(rule(E.ExpectColumnValuesToNotBeNull, "is never null"))
+    if "pattern" in expect:
+        rules.append(
+            rule(E.ExpectColumnValuesToMatchRegex, f"matches {expect['pattern']}", regex=str(expect["pattern"]))
+        )
+    if "allowed" in expect:
+        allowed = list(expect["allowed"])
+        rules.append(
+            rule(E.ExpectColumnValuesToBeInSet, f"is one of {', '.join(map(str, allowed))}", value_set=allowed)
+        )
+    if "min" in expect or "max" in expect:
+        low, high = expect.get("min"), expect.get("max")
+        within = f"lies within [{_bound(low)}, {_bound(high)}]"
+        rules.append(rule(E.ExpectColumnValuesToBeBetween, within, min_value=low, max_value=high))
+    if expect.get("unique"):
+        rules.append(rule(E.ExpectColumnValuesToBeUnique, "is unique"))
+    return rules
 
 
 def _from_config(contract: TableContract, config: Mapping[str, Any], origin: str, position: int) -> Expectation:

@@ -271,12 +271,6 @@ def results_frame(spark: SparkSession, result: GateResult) -> DataFrame:
     return records_frame(spark, result.rows, load_table_contract("dq_results"))
 
 
-def reset_contexts() -> None:
-    """Forget the process's Great Expectations contexts (tests; a long-lived process whose docs folder moved)."""
-    with _RUNTIMES_LOCK:
-        _RUNTIMES.clear()
-
-
 # --- the Great Expectations context of the process -------------------------------------------------------------
 
 

@@ -20,12 +20,13 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lab_etl.aws import aws_client
+from lab_etl.aws import aws_client, error_code, error_text
 from lab_etl.errors import ConfigError, LabEtlError
 from lab_etl.workflows import render
 from lab_etl.workflows.model import Workflow
@@ -37,6 +38,38 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 #: Properties compared exactly (a removed key is a change); everything else is compared as a subset, because
 #: AWS echoes defaults we never set (e.g. a job's ``Command.Runtime``).
 _EXACT = frozenset({"DefaultArguments", "DefaultRunProperties"})
+
+
+@dataclass(frozen=True)
+class _GlueApi:
+    """How Glue's API names and updates one kind of resource; the calls are ``get_/create_/update_<kind>``."""
+
+    kind: str
+    #: ``update_<kind>``'s arguments, from the name and the properties to update.
+    request: Callable[[str, dict[str, Any]], dict[str, Any]]
+    #: The argument naming the resource in ``get_<kind>``.
+    name_key: str = "Name"
+    #: The properties ``update_<kind>`` takes; ``None``: all but ``Name`` and ``Tags``.
+    updatable: tuple[str, ...] | None = None
+    #: Properties Glue cannot change in place: a difference is a :class:`ConfigError` (delete and deploy again).
+    fixed: tuple[str, ...] = ()
+
+
+def _named(name: str, update: dict[str, Any]) -> dict[str, Any]:
+    return {"Name": name, **update}
+
+
+_GLUE_APIS = {
+    "AWS::Glue::Job": _GlueApi("job", lambda name, update: {"JobName": name, "JobUpdate": update}, name_key="JobName"),
+    "AWS::Glue::Crawler": _GlueApi("crawler", _named),
+    "AWS::Glue::Workflow": _GlueApi("workflow", _named),
+    "AWS::Glue::Trigger": _GlueApi(
+        "trigger",
+        lambda name, update: {"Name": name, "TriggerUpdate": _named(name, update)},
+        updatable=("Description", "Actions", "Predicate", "EventBatchingCondition"),
+        fixed=("Type", "WorkflowName"),
+    ),
+}
 
 
 class DeployError(LabEtlError):
@@ -155,28 +188,22 @@ class _Deployer:
             self.clients[service] = aws_client(service, self.endpoint_url, self.region)
         return self.clients[service]
 
-    def _call(self, service: str, operation: str, resource: str, **kwargs: Any) -> Any:
+    def _call(
+        self, service: str, operation: str, resource: str, *, missing: tuple[str, ...] = (), **kwargs: Any
+    ) -> Any:
+        """One AWS call; ``None`` when AWS answers with one of the ``missing`` error codes, else a DeployError."""
         try:
             return getattr(self.client(service), operation)(**kwargs)
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DeployError(
-                f"{resource}: {service}.{operation} failed: {error.get('Code')}: {error.get('Message')}"
-            ) from exc
+            if error_code(exc) in missing:
+                return None
+            raise DeployError(f"{resource}: {service}.{operation} failed: {error_text(exc)}") from exc
         except BotoCoreError as exc:
             raise DeployError(f"{resource}: {service}.{operation} failed: {exc}") from exc
 
     def _get(self, service: str, operation: str, missing: tuple[str, ...], resource: str, **kwargs: Any) -> Any:
         """A read that returns ``None`` when AWS answers with one of the ``missing`` error codes."""
-        try:
-            return getattr(self.client(service), operation)(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in missing:
-                return None
-            error = exc.response.get("Error", {})
-            raise DeployError(
-                f"{resource}: {service}.{operation} failed: {error.get('Code')}: {error.get('Message')}"
-            ) from exc
+        return self._call(service, operation, resource, missing=missing, **kwargs)
 
     def apply(self, resource: Resource) -> None:
         handler: Callable[[str, dict[str, Any]], None] | None = {
@@ -185,10 +212,7 @@ class _Deployer:
             "AWS::S3::Bucket": self._bucket,
             "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::IAM::Role": self._role,
-            "AWS::Glue::Job": self._job,
-            "AWS::Glue::Crawler": self._crawler,
-            "AWS::Glue::Workflow": self._workflow,
-            "AWS::Glue::Trigger": self._trigger,
+            **{kind: partial(self._glue, api) for kind, api in _GLUE_APIS.items()},
             "AWS::Events::Rule": self._rule,
             "AWS::DynamoDB::Table": self._dynamodb_table,
         }[resource.type]
@@ -244,7 +268,9 @@ class _Deployer:
             ) from exc
         if exists is None:
             region = self.context["AWS::Region"]
-            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            extra: dict[str, Any] = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
             self._call("s3", "create_bucket", where, Bucket=bucket, **extra)
             action = CREATED
         encryption = self._get(
@@ -401,23 +427,6 @@ class _Deployer:
         self._call("glue", "tag_resource", f"glue {kind} {name}", ResourceArn=arn, TagsToAdd=dict(tags))
         return True
 
-    def _job(self, logical: str, props: dict[str, Any]) -> None:
-        name = props["Name"]
-        where = f"glue job {name}"
-        found = self._get("glue", "get_job", ("EntityNotFoundException",), where, JobName=name)
-        if found is None:
-            self._call("glue", "create_job", where, **props)
-            self.report.record("glue-job", name, CREATED)
-            return
-        update = {key: value for key, value in props.items() if key not in ("Name", "Tags")}
-        action = UNCHANGED
-        if not _matches(update, found["Job"]):
-            self._call("glue", "update_job", where, JobName=name, JobUpdate=update)
-            action = UPDATED
-        if self._glue_tags("job", name, props["Tags"]):
-            action = UPDATED
-        self.report.record("glue-job", name, action)
-
     def _dynamodb_table(self, logical: str, props: dict[str, Any]) -> None:
         """Create the lock table once; an existing one (another workflow's, on the shared warehouse) is kept."""
         name = props["TableName"]
@@ -438,65 +447,38 @@ class _Deployer:
         )
         self.report.record("dynamodb-table", name, CREATED)
 
-    def _crawler(self, logical: str, props: dict[str, Any]) -> None:
-        name = props["Name"]
-        where = f"glue crawler {name}"
-        found = self._get("glue", "get_crawler", ("EntityNotFoundException",), where, Name=name)
-        if found is None:
-            self._call("glue", "create_crawler", where, **props)
-            self.report.record("glue-crawler", name, CREATED)
-            return
-        update = {key: value for key, value in props.items() if key != "Tags"}
-        action = UNCHANGED
-        if not _matches({k: v for k, v in update.items() if k != "Name"}, found["Crawler"]):
-            self._call("glue", "update_crawler", where, **update)
-            action = UPDATED
-        if self._glue_tags("crawler", name, props["Tags"]):
-            action = UPDATED
-        self.report.record("glue-crawler", name, action)
+    def _glue(self, api: _GlueApi, logical: str, props: dict[str, Any]) -> None:
+        """Create a Glue job, crawler, workflow or trigger if missing, else update it and its tags where they differ.
 
-    def _workflow(self, logical: str, props: dict[str, Any]) -> None:
+        ``get_<kind>`` reads it; when missing, ``create_<kind>`` gets ``props`` as they are. Otherwise the
+        properties ``update_<kind>`` takes are compared with what Glue holds (:func:`_matches`) and sent only when
+        they differ; the tags are compared apart, since Glue's get and update calls leave them out.
+        """
         name = props["Name"]
-        where = f"glue workflow {name}"
-        found = self._get("glue", "get_workflow", ("EntityNotFoundException",), where, Name=name)
+        where = f"glue {api.kind} {name}"
+        found = self._get("glue", f"get_{api.kind}", ("EntityNotFoundException",), where, **{api.name_key: name})
         if found is None:
-            self._call("glue", "create_workflow", where, **props)
-            self.report.record("glue-workflow", name, CREATED)
+            self._call("glue", f"create_{api.kind}", where, **props)
+            self.report.record(f"glue-{api.kind}", name, CREATED)
             return
-        update = {key: value for key, value in props.items() if key != "Tags"}
-        action = UNCHANGED
-        if not _matches({k: v for k, v in update.items() if k != "Name"}, found["Workflow"]):
-            self._call("glue", "update_workflow", where, **update)
-            action = UPDATED
-        if self._glue_tags("workflow", name, props["Tags"]):
-            action = UPDATED
-        self.report.record("glue-workflow", name, action)
-
-    def _trigger(self, logical: str, props: dict[str, Any]) -> None:
-        name = props["Name"]
-        where = f"glue trigger {name}"
-        found = self._get("glue", "get_trigger", ("EntityNotFoundException",), where, Name=name)
-        if found is None:
-            self._call("glue", "create_trigger", where, **props)
-            self.report.record("glue-trigger", name, CREATED)
-            return
-        current = found["Trigger"]
-        for fixed in ("Type", "WorkflowName"):
-            if current.get(fixed) != props[fixed]:
+        current = found[api.kind.capitalize()]
+        for key in api.fixed:
+            if current.get(key) != props[key]:
                 raise ConfigError(
-                    f"trigger {name} is {fixed}={current.get(fixed)} in AWS but {props[fixed]} in "
-                    f"{self.workflow.source}; Glue cannot change it in place: delete the trigger and deploy again"
+                    f"{api.kind} {name} is {key}={current.get(key)} in AWS but {props[key]} in "
+                    f"{self.workflow.source}; Glue cannot change it in place: delete the {api.kind} and deploy again"
                 )
-        update: dict[str, Any] = {
-            key: props[key] for key in ("Description", "Actions", "Predicate", "EventBatchingCondition") if key in props
-        }
+        if api.updatable is None:
+            update = {key: value for key, value in props.items() if key not in ("Name", "Tags")}
+        else:
+            update = {key: props[key] for key in api.updatable if key in props}
         action = UNCHANGED
         if not _matches(update, current):
-            self._call("glue", "update_trigger", where, Name=name, TriggerUpdate={"Name": name, **update})
+            self._call("glue", f"update_{api.kind}", where, **api.request(name, update))
             action = UPDATED
-        if self._glue_tags("trigger", name, props["Tags"]):
+        if self._glue_tags(api.kind, name, props["Tags"]):
             action = UPDATED
-        self.report.record("glue-trigger", name, action)
+        self.report.record(f"glue-{api.kind}", name, action)
 
     # EventBridge ----------------------------------------------------------------------------------------------
     def _rule(self, logical: str, props: dict[str, Any]) -> None:

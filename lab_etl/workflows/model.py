@@ -26,11 +26,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lab_etl.errors import ConfigError
-
-ParameterValue = str | int | bool
+from lab_etl.params import ParameterValue, as_text, check_declared, read_yaml, references, substitute
 
 #: Parameters the renderer and the deployer read; every definition must declare them.
 REQUIRED_PARAMETERS = (
@@ -54,7 +51,6 @@ CONCURRENCY_PARAMETERS: dict[str, str | bool] = {
 WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X")
 BUILTINS = ("workflow_name", "workflow_slug")
 
-_REFERENCE = re.compile(r"\$\{([A-Za-z0-9_]*)\}")
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DATABASE = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -147,11 +143,11 @@ class WorkflowDefinition:
         src = self.source
         trigger_doc = doc["trigger"]
         trigger = EventTrigger(
-            bucket=str(_substitute(trigger_doc["bucket"], values, f"{src}: trigger.bucket")),
-            prefix=str(_substitute(trigger_doc["prefix"], values, f"{src}: trigger.prefix")),
-            batch_size=_as_int(_substitute(trigger_doc["batch_size"], values, f"{src}: trigger.batch_size"), src),
+            bucket=str(substitute(trigger_doc["bucket"], values, f"{src}: trigger.bucket")),
+            prefix=str(substitute(trigger_doc["prefix"], values, f"{src}: trigger.prefix")),
+            batch_size=_as_int(substitute(trigger_doc["batch_size"], values, f"{src}: trigger.batch_size"), src),
             batch_window_s=_as_int(
-                _substitute(trigger_doc["batch_window_s"], values, f"{src}: trigger.batch_window_s"), src
+                substitute(trigger_doc["batch_window_s"], values, f"{src}: trigger.batch_window_s"), src
             ),
         )
         jobs = tuple(
@@ -160,7 +156,7 @@ class WorkflowDefinition:
                 script=job["script"],
                 description=job.get("description", ""),
                 arguments={
-                    key: _glue_string(_substitute(value, values, f"{src}: jobs[{i}].arguments.{key}"))
+                    key: as_text(substitute(value, values, f"{src}: jobs[{i}].arguments.{key}"))
                     for key, value in job.get("arguments", {}).items()
                 },
                 depends_on=tuple(job.get("depends_on", ())),
@@ -173,9 +169,9 @@ class WorkflowDefinition:
             Crawler(
                 name=crawler["name"],
                 description=crawler.get("description", ""),
-                database=str(_substitute(crawler["database"], values, f"{src}: crawlers[{i}].database")),
+                database=str(substitute(crawler["database"], values, f"{src}: crawlers[{i}].database")),
                 delta_tables=tuple(
-                    str(_substitute(path, values, f"{src}: crawlers[{i}].delta_tables[{k}]"))
+                    str(substitute(path, values, f"{src}: crawlers[{i}].delta_tables[{k}]"))
                     for k, path in enumerate(crawler["delta_tables"])
                 ),
                 depends_on=tuple(crawler.get("depends_on", ())),
@@ -183,7 +179,7 @@ class WorkflowDefinition:
             for i, crawler in enumerate(doc.get("crawlers", []))
         )
         run_properties = {
-            key: _glue_string(_substitute(value, values, f"{src}: run_properties.{key}"))
+            key: as_text(substitute(value, values, f"{src}: run_properties.{key}"))
             for key, value in doc.get("run_properties", {}).items()
         }
         workflow = Workflow(
@@ -205,12 +201,10 @@ class WorkflowDefinition:
         for name, parameter in self.parameters.items():
             default = parameter.default
             if isinstance(default, str):
-                default = _substitute(default, builtins, f"{self.source}: parameters.{name}.default")
+                default = substitute(default, builtins, f"{self.source}: parameters.{name}.default")
             values[name] = default
+        check_declared(overrides, self.parameters, self.source, "--set")
         for name, text in overrides.items():
-            if name not in self.parameters:
-                known = ", ".join(sorted(self.parameters))
-                raise ConfigError(f"{self.source}: --set {name}=...: no such parameter; declared ones: {known}")
             values[name] = self.parameters[name].coerce(text, f"{self.source}: --set {name}")
         return {**builtins, **values}
 
@@ -478,7 +472,7 @@ def parse_definition(document: object, source: str = "<workflow>") -> WorkflowDe
                 f"fix the default or the type"
             )
         if isinstance(parameter.default, str):
-            for ref in _REFERENCE.findall(parameter.default):
+            for ref in references(parameter.default):
                 if ref not in BUILTINS:
                     raise ConfigError(
                         f"{source}: parameters.{name}.default uses ${{{ref}}}; defaults may only use "
@@ -488,7 +482,7 @@ def parse_definition(document: object, source: str = "<workflow>") -> WorkflowDe
     for path, text in _strings(doc, ()):
         if path and path[0] == "parameters":
             continue
-        for ref in _REFERENCE.findall(text):
+        for ref in references(text):
             if ref not in declared:
                 raise ConfigError(
                     f"{source}: {_field_path(path)}: ${{{ref}}} is not a declared parameter; "
@@ -514,16 +508,7 @@ def load_definition(path: str | Path) -> WorkflowDefinition:
     'integer'
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read workflow definition: {exc.strerror}") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    _, document = read_yaml(path, "workflow definition")
     return parse_definition(document, str(path))
 
 
@@ -578,28 +563,6 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
             raise ConfigError(f"--set '{item}': expected key=value, e.g. --set batch_size=10")
         overrides[key.strip()] = value
     return overrides
-
-
-def _substitute(value: Any, values: Mapping[str, ParameterValue], where: str) -> Any:
-    """``"${p}"`` alone keeps the parameter's type; inside a longer string it is interpolated as text."""
-    if not isinstance(value, str):
-        return value
-    whole = _REFERENCE.fullmatch(value)
-    if whole:
-        return _lookup(whole.group(1), values, where)
-    return _REFERENCE.sub(lambda match: _glue_string(_lookup(match.group(1), values, where)), value)
-
-
-def _lookup(name: str, values: Mapping[str, ParameterValue], where: str) -> ParameterValue:
-    if name not in values:
-        raise ConfigError(f"{where}: ${{{name}}} is not a declared parameter; declare it under parameters")
-    return values[name]
-
-
-def _glue_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _as_int(value: Any, source: str) -> int:

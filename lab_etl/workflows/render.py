@@ -35,6 +35,7 @@ import yaml
 
 from lab_etl import __version__
 from lab_etl.errors import ConfigError
+from lab_etl.params import substitute
 from lab_etl.workflows.model import Crawler, Job, Workflow
 
 GLUE_VERSION = "5.0"
@@ -492,20 +493,12 @@ def fill_placeholders(value: Any, context: Mapping[str, str]) -> Any:
     ConfigError
         A placeholder has no value in ``context`` (the deployer did not create that resource first).
     """
-    if isinstance(value, str):
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in context:
-                raise ConfigError(f"no deployed value for ${{{name}}}; create {name.split('.')[0]} first")
-            return context[name]
-
-        return _PLACEHOLDER.sub(replace, value)
-    if isinstance(value, dict):
-        return {key: fill_placeholders(item, context) for key, item in value.items()}
-    if isinstance(value, list):
-        return [fill_placeholders(item, context) for item in value]
-    return value
+    return substitute(
+        value,
+        context,
+        pattern=_PLACEHOLDER,
+        missing=lambda name: f"no deployed value for ${{{name}}}; create {name.split('.')[0]} first",
+    )
 
 
 def _to_sub(value: Any) -> Any:

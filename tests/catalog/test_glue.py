@@ -20,6 +20,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from lab_etl.catalog import glue as glue_module
 from lab_etl.catalog.glue import (
     PARQUET_SERDE,
     SYMLINK_INPUT_FORMAT,
@@ -212,6 +213,19 @@ def test_partitions_are_added_and_removed_to_match(glue: Any) -> None:
     assert report.unchanged == ["lab_bronze.ingest_log", "lab_bronze.ingest_log_spectrum"]
     partitions = glue.get_partitions(DatabaseName="lab_bronze", TableName="ingest_log_spectrum")["Partitions"]
     assert sorted(p["Values"][0] for p in partitions) == ["duplicate", "quarantined"]
+
+
+def test_partitions_beyond_one_batch_are_all_sent(glue: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(glue_module, "_CREATE_BATCH", 2)
+    monkeypatch.setattr(glue_module, "_DELETE_BATCH", 2)
+    statuses = ["parsed", "quarantined", "duplicate", "failed", "skipped"]
+    publish_tables(glue, [_partitioned([{"status": s} for s in statuses])])
+
+    report = publish_tables(glue, [_partitioned([{"status": "parsed"}])])
+
+    assert report.partitions_removed == {"lab_bronze.ingest_log_spectrum": sorted((s,) for s in statuses[1:])}
+    partitions = glue.get_partitions(DatabaseName="lab_bronze", TableName="ingest_log_spectrum")["Partitions"]
+    assert [p["Values"] for p in partitions] == [["parsed"]]
 
 
 def test_a_partition_with_the_wrong_keys_stops_before_any_write(glue: Any) -> None:

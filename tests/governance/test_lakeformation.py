@@ -392,12 +392,42 @@ def test_exclusion_only_with_select(tmp_path: Path, policy_file: Path) -> None:
         _load(path)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "  - arn:aws:s3:::${lake_bucket}/gold",
+            "  - arn:aws:s3:::${lake_bucket}/${zone}",
+            r"lakeformation.yaml:\d+: locations\[2\]: \$\{zone\} is not a declared parameter",
+        ),
+        # Parameter names are lower case: a capitalised reference is an error, not text left in an ARN.
+        (
+            "  - arn:aws:s3:::${lake_bucket}/gold",
+            "  - arn:aws:s3:::${Lake_Bucket}/gold",
+            r"locations\[2\]: \$\{Lake_Bucket\} is not a declared parameter",
+        ),
+        (
+            "default: lab-etl-lake-${account_id}",
+            "default: lab-etl-lake-${acount_id}",
+            r"parameters\.lake_bucket\.default: \$\{acount_id\} is not a declared parameter",
+        ),
+    ],
+)
+def test_an_undeclared_reference_is_a_config_error_naming_the_line(
+    tmp_path: Path, policy_file: Path, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _load(_break(tmp_path, policy_file, old, new))
+
+
 def test_parameters_are_checked(policy_file: Path) -> None:
     with pytest.raises(ConfigError, match=r"parameter account_id has no value and no default; pass --param account_id"):
         load_policy(policy_file)
     with pytest.raises(ConfigError, match=r"account_id='12345' does not match \^\[0-9\]\{12\}\$"):
         load_policy(policy_file, {"account_id": "12345"})
-    with pytest.raises(ConfigError, match="no parameter acount_id is declared"):
+    with pytest.raises(
+        ConfigError, match=r"--param acount_id=\.\.\.: no such parameter; declared ones: account_id, lake_"
+    ):
         load_policy(policy_file, {"acount_id": ACCOUNT})
     resolved = load_policy(policy_file, {"lake_bucket": "my-lake"}, resolve=lambda name: "210987654321")
     assert resolved.locations[0] == "arn:aws:s3:::my-lake/bronze"

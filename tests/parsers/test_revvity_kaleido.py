@@ -6,8 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -287,35 +285,3 @@ def test_random_binary_garbage() -> None:
 def test_text_that_is_not_a_kaleido_export() -> None:
     with pytest.raises(ParseError, match="results grid"):
         _parse(b"Well,Value\nA1,0.5\n", "other.csv")
-
-
-# --- property: damaged files raise ParseError or parse with unique keys --------------------------------------------
-
-
-@st.composite
-def _mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from([p.read_bytes() for p in files(FOLDER)])))
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        position = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "delete":
-            del data[position : position + draw(st.integers(1, 200))]
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=20))
-        elif kind == "replace":
-            data[position : position + 1] = draw(st.sampled_from([b",", b"\n", b"A", b"9", b"\x00", b'"', b";", b" "]))
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = _parse(data, "mutated.csv")
-    except ParseError:
-        return
-    assert len({r.key for r in readings}) == len(readings)

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import Reading, head_text
@@ -309,46 +307,3 @@ def test_workbook_with_a_lost_well_row_reads_the_other_wells() -> None:
 def test_zip_that_is_no_workbook_is_rejected() -> None:
     with pytest.raises(ParseError):
         parse_bytes(b"PK\x03\x04" + b"\x00" * 200, "broken.xlsx")
-
-
-# ------------------------------------------------------------------------------------------ property
-
-
-def _short_icontrol() -> bytes:
-    """The real i-control file cut to 6 cycles per table, so the property test stays fast."""
-    lines = ICONTROL.read_bytes().split(b"\n")
-    keep = [line for line in lines if not (line.split(b",")[0].isdigit() and int(line.split(b",")[0]) > 6)]
-    return b"\n".join(keep)
-
-
-SEEDS = [_short_icontrol(), OD.read_bytes()]
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["delete", "insert", "replace", "drop_line"]))
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "delete":
-            del data[at : at + draw(st.integers(1, 64))]
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=16))
-        elif op == "replace":
-            chunk = draw(st.binary(min_size=1, max_size=8))
-            data[at : at + len(chunk)] = chunk
-        else:
-            lines = bytes(data).split(b"\n")
-            del lines[draw(st.integers(0, len(lines) - 1))]
-            data = bytearray(b"\n".join(lines))
-    return bytes(data)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated())
-def test_mutated_files_raise_only_parse_error(data: bytes) -> None:
-    try:
-        readings = list(PARSER.parse(data, "mutated.csv"))
-    except ParseError:
-        return
-    assert all(r.channel and r.well for r in readings)
