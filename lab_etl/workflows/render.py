@@ -449,7 +449,7 @@ def render_cloudformation(workflow: Workflow, wheel_name: str | None = None) -> 
     >>> from lab_etl.workflows.model import load_workflow
     >>> template = render_cloudformation(load_workflow("plate_reader_assay"))
     >>> sorted({r["Type"] for r in template["Resources"].values()})[:2]
-    ['AWS::Events::Rule', 'AWS::Glue::Crawler']
+    ['AWS::DynamoDB::Table', 'AWS::Events::Rule']
     """
     resources: dict[str, Any] = {}
     for resource in plan_resources(workflow, wheel_name):
