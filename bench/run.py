@@ -12,7 +12,8 @@ tests/conftest.py does). The floor runs in a child process of its own (bench/flo
   computing each plate's Z' and writing Parquet.
 - ``incremental_s`` (= ``one_new_plate_s``): one more plate lands (its instrument file and its layout) and
   ``run_pipeline`` runs again on the warehouse that holds the N plates; ``full_rebuild_s``: the N + 1 plates from
-  an empty warehouse, step by step (the same steps ``run_pipeline`` calls, each timed: ``full_rebuild_steps``).
+  an empty warehouse by the same ``run_pipeline``, its profile per step in ``full_rebuild_steps`` (every run's
+  profile — wall time, Spark jobs, Delta commits, rows written per step — is in the JSON under ``profile``).
 - ``new_plate_cost_ratio`` (JSON, several sizes): ``one_new_plate_s`` at the largest size over ``one_new_plate_s``
   at the smallest; 1.0 means a new plate costs the same however much the warehouse already holds.
 
@@ -133,26 +134,14 @@ def pandas_baseline(manifest: landing_generator.Manifest, out: Path) -> dict[str
     return {"results": len(results), "qc_rows": len(stats), "mapped": int(results["role"].notna().sum())}
 
 
-def pipeline_steps(spark: SparkSession, landing: Path) -> dict[str, float]:
-    """The steps of ``run_pipeline``, in its order, each timed; returns seconds per step."""
-    from lab_etl.pipeline import run as pipeline
-    from lab_etl.pipeline.ingest import new_run_id
+def profiled_run(spark: SparkSession, landing: Path) -> tuple[Any, list[dict[str, object]]]:
+    """``run_pipeline`` on ``landing`` with its profile (wall time, Spark jobs, Delta commits, rows per step)."""
+    from lab_etl.pipeline.profile import RunProfile
+    from lab_etl.pipeline.run import run_pipeline
 
-    run_id = new_run_id()
-    where = str(landing)
-    timings: dict[str, float] = {}
-    timings["ingest"], _ = _timed(lambda: pipeline.step_ingest(spark, where, run_id))
-    timings["eln_layouts"], _ = _timed(
-        lambda: pipeline.step_eln(
-            spark, pipeline.side_folder(where, "eln"), pipeline.side_folder(where, "layouts"), run_id
-        )
-    )
-    timings["reference"], _ = _timed(
-        lambda: pipeline.step_reference(spark, pipeline.side_folder(where, "reference"), run_id)
-    )
-    timings["silver"], _ = _timed(lambda: pipeline.step_silver(spark, run_id))
-    timings["gold"], _ = _timed(lambda: pipeline.step_gold(spark, run_id))
-    return {step: round(seconds, 2) for step, seconds in timings.items()}
+    profile = RunProfile(spark)
+    result = run_pipeline(spark, str(landing), profile=profile)
+    return result, profile.as_dicts()
 
 
 def _warehouse_counts(spark: SparkSession) -> dict[str, int]:
@@ -172,8 +161,6 @@ def measure(
     spark: SparkSession, work: Path, plates: int, plate_format: int, seed: int, master: str = "local[2]"
 ) -> dict[str, Any]:
     """Every figure for one landing of ``plates`` plates; raises DataQualityError when the pipeline lost data."""
-    from lab_etl.pipeline.run import run_pipeline
-
     landing = work / f"landing_{plates}x{plate_format}"
     shutil.rmtree(landing, ignore_errors=True)
     generate_s, manifest = _timed(
@@ -192,7 +179,7 @@ def measure(
     log.info("pandas baseline: %.1f s", baseline_s)
 
     fresh_warehouse(spark)
-    pipeline_s, result = _timed(lambda: run_pipeline(spark, str(landing)))
+    pipeline_s, (result, pipeline_profile) = _timed(lambda: profiled_run(spark, landing))
     if result.exit_code:
         raise DataQualityError(
             f"a data-quality gate held a batch of {landing} back: {result.notes}; fix bench/generate.py"
@@ -217,11 +204,12 @@ def measure(
     landing_generator.write_layouts(
         landing, experiment if added.layout_source == "eln" else [added], plate_format, seed
     )
-    incremental_s, incremental = _timed(lambda: run_pipeline(spark, str(landing)))
+    incremental_s, (incremental, incremental_profile) = _timed(lambda: profiled_run(spark, landing))
     log.info("incremental: %.1f s, %d file(s) parsed", incremental_s, incremental.ingest.files_parsed)
 
     fresh_warehouse(spark)
-    full_rebuild_s, steps = _timed(lambda: pipeline_steps(spark, landing))
+    full_rebuild_s, (_, rebuild_profile) = _timed(lambda: profiled_run(spark, landing))
+    steps = {str(step["step"]): step["seconds"] for step in rebuild_profile}
     log.info("full rebuild of %d plates: %.1f s %s", plates + 1, full_rebuild_s, steps)
     rebuilt = _warehouse_counts(spark)
 
@@ -246,6 +234,7 @@ def measure(
         "baseline_over_pipeline": round(baseline_s / pipeline_s, 3),
         "incremental_over_full": round(incremental_s / full_rebuild_s, 3),
         "full_rebuild_steps": steps,
+        "profile": {"pipeline": pipeline_profile, "one_new_plate": incremental_profile, "rebuild": rebuild_profile},
         "incremental_files_parsed": incremental.ingest.files_parsed,
         "pipeline_counts": counts,
         "rebuild_counts": rebuilt,

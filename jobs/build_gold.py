@@ -5,7 +5,7 @@ Locally:  python jobs/build_gold.py --JOB_NAME gold --warehouse warehouse --WORK
 
 import sys
 
-from lab_etl.glue import GlueJob, job_run_id, resolve_options
+from lab_etl.glue_job import GlueJob, job_run_id, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_gold
 

@@ -5,7 +5,7 @@ Locally:  python jobs/build_silver.py --JOB_NAME silver --warehouse warehouse --
 
 import sys
 
-from lab_etl.glue import GlueJob, job_run_id, resolve_options
+from lab_etl.glue_job import GlueJob, job_run_id, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_silver
 

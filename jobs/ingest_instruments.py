@@ -4,7 +4,7 @@ Locally:  python jobs/ingest_instruments.py --JOB_NAME ingest --landing examples
 On Glue 5.0 (--datalake-formats delta): the same, with --landing s3://bucket/prefix/ --warehouse s3://bucket/warehouse/
 """
 
-from lab_etl.glue import GlueJob, job_run_id, optional_option, resolve_options
+from lab_etl.glue_job import GlueJob, job_run_id, optional_option, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_ingest
 

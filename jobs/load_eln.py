@@ -3,7 +3,7 @@
 Locally:  python jobs/load_eln.py --JOB_NAME eln --eln examples/landing/eln --warehouse warehouse
 """
 
-from lab_etl.glue import GlueJob, job_run_id, optional_option, resolve_options
+from lab_etl.glue_job import GlueJob, job_run_id, optional_option, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_eln
 

@@ -4,7 +4,7 @@ Locally:  python jobs/load_reference.py --JOB_NAME ref --reference examples/land
 --chembl-release names the release for files whose name does not (chembl_XX_... names win).
 """
 
-from lab_etl.glue import GlueJob, job_run_id, optional_option, resolve_options
+from lab_etl.glue_job import GlueJob, job_run_id, optional_option, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 from lab_etl.pipeline.run import step_reference
 

@@ -5,7 +5,7 @@ Locally (moto):  python jobs/publish_catalog.py --JOB_NAME publish --warehouse w
 
 from lab_etl.aws import aws_client
 from lab_etl.catalog.publish import publish_catalog
-from lab_etl.glue import GlueJob, on_glue, optional_option, resolve_options
+from lab_etl.glue_job import GlueJob, on_glue, optional_option, resolve_options
 from lab_etl.lakehouse.spark import get_spark
 
 options = resolve_options(["JOB_NAME", "warehouse"])

@@ -13,14 +13,13 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any
 
 from lab_etl import __version__
 from lab_etl.errors import ConfigError
+
+if TYPE_CHECKING:  # boto3 is imported when a client is built: `lab-etl sql` and friends never pay for it
+    from botocore.exceptions import ClientError
 
 #: Retries for throttling and transient faults: the "standard" mode backs off with jitter. The number of
 #: attempts stays boto3's (3, or ``AWS_MAX_ATTEMPTS`` / ``max_attempts`` in the AWS config file).
@@ -53,6 +52,9 @@ def aws_client(service: str, endpoint_url: str | None = None, region: str | None
     >>> lf.meta.service_model.service_name
     'lakeformation'
     """
+    import boto3
+    from botocore.config import Config
+
     session = boto3.session.Session()
     region_name = region or session.region_name
     if not region_name:
@@ -73,6 +75,7 @@ def error_text(exc: ClientError) -> str:
 
     Examples
     --------
+    >>> from botocore.exceptions import ClientError
     >>> error_text(ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetTable"))
     'AccessDenied: no'
     """

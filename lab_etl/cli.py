@@ -89,8 +89,15 @@ def jars_fetch() -> None:
 @click.option("--vendor", default=None, help="Force one parser for every file (see `lab-etl instruments`).")
 @click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
 @click.option("--s3-endpoint", default=None, help=S3_ENDPOINT_HELP)
+@click.option("--profile", is_flag=True, help="Print per step: wall time, Spark jobs, Delta commits, rows written.")
 def run(
-    workflow: str | None, landing: str, warehouse: str, vendor: str | None, engine: str, s3_endpoint: str | None
+    workflow: str | None,
+    landing: str,
+    warehouse: str,
+    vendor: str | None,
+    engine: str,
+    s3_endpoint: str | None,
+    profile: bool,
 ) -> None:
     """Run the pipeline on a landing area: files -> bronze -> silver -> gold.
 
@@ -98,7 +105,7 @@ def run(
     AWS Glue would, with the landing folder and warehouse in place of its S3 locations.
     """
     from lab_etl.lakehouse.spark import get_spark
-    from lab_etl.pipeline.ingest import new_run_id
+    from lab_etl.run_ids import new_run_id
 
     with console.status("starting Spark"):
         spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
@@ -128,7 +135,25 @@ def run(
     for step, text in result.lines():
         table.add_row(step, text)
     Console().print(table)
+    if profile and result.profile is not None:
+        Console().print(profile_table(result.profile.as_dicts()))
     sys.exit(result.exit_code)
+
+
+def profile_table(steps: list[dict[str, Any]]) -> Table:
+    """The run profile as a table: one row per step and the total."""
+    table = Table("step", "wall s", "Spark jobs", "Delta commits", "rows written", "tables", title="profile")
+    for step in steps:
+        tables = ", ".join(step["tables"])
+        table.add_row(
+            step["step"],
+            f"{step['seconds']:.2f}",
+            str(step["spark_jobs"]),
+            str(step["delta_commits"]),
+            str(step["rows_written"]),
+            tables,
+        )
+    return table
 
 
 @cli.group()

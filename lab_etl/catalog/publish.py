@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lab_etl.catalog.glue import PublishReport, publish_tables, table_to_publish
+from lab_etl.catalog.glue_catalog import PublishReport, publish_tables, table_to_publish
 from lab_etl.lakehouse.tables import attach_tables, existing_tables
 
 if TYPE_CHECKING:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.contracts import TableContract
@@ -85,7 +87,87 @@ def conform(df: DataFrame, contract: TableContract) -> DataFrame:
     return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in contract.columns])
 
 
-def append(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
+@dataclass(frozen=True)
+class Commit:
+    """One Delta commit a lab_etl write made: the table, its new version, the operation and Delta's own metrics
+    (``numOutputRows``, ``numTargetRowsInserted`` …), so that reports need no ``count()``."""
+
+    table: str
+    version: int
+    operation: str
+    metrics: dict[str, int]
+
+    @property
+    def rows_written(self) -> int:
+        """Rows the commit added or changed (inserted + updated + copied rows are not counted)."""
+        m = self.metrics
+        if "numTargetRowsInserted" in m:
+            return m.get("numTargetRowsInserted", 0) + m.get("numTargetRowsUpdated", 0)
+        return m.get("numOutputRows", 0)
+
+    @property
+    def rows_inserted(self) -> int:
+        return self.metrics.get("numTargetRowsInserted", self.metrics.get("numOutputRows", 0))
+
+
+#: Callbacks told of every commit lab_etl makes (the run profiler listens here).
+COMMIT_LISTENERS: list[Callable[[Commit], None]] = []
+
+
+def _last_commit(spark: SparkSession, contract: TableContract) -> Commit:
+    """The table's newest commit with its metrics, read from the commit file itself (no Spark job).
+
+    The version comes from the session's Delta log (updated by the write just made); the metrics from the
+    ``commitInfo`` action of ``_delta_log/<version>.json``.
+    """
+    import json
+
+    location = table_location(spark, contract)
+    jvm: Any = spark._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
+    version = int(delta_log.unsafeVolatileSnapshot().version())
+    commit_path = jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/_delta_log/{version:020d}.json")
+    fs = commit_path.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    stream = fs.open(commit_path)
+    try:
+        text = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+    finally:
+        stream.close()
+    info: dict[str, Any] = {}
+    for line in text.splitlines():
+        action = json.loads(line) if line.strip() else {}
+        if "commitInfo" in action:
+            info = action["commitInfo"]
+            break
+    metrics = {k: int(v) for k, v in (info.get("operationMetrics") or {}).items() if str(v).lstrip("-").isdigit()}
+    commit = Commit(contract.qualified_name, version, str(info.get("operation", "")), metrics)
+    for listener in COMMIT_LISTENERS:
+        listener(commit)
+    return commit
+
+
+def key_condition(keys: Sequence[str], target: str = "target", source: str = "source") -> str:
+    """The null-safe equality of two aliases on ``keys``: the ON clause of every lab_etl MERGE.
+
+    Examples
+    --------
+    >>> key_condition(["plate_id", "well"])
+    'target.`plate_id` <=> source.`plate_id` AND target.`well` <=> source.`well`'
+    """
+    return " AND ".join(f"{target}.`{k}` <=> {source}.`{k}`" for k in keys)
+
+
+def _quoted(values: Sequence[str]) -> str:
+    """SQL string literals for an IN list, sorted."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+
+def _changed_condition(contract: TableContract) -> str:
+    others = [c for c in contract.column_names if c not in contract.natural_key]
+    return " OR ".join(f"NOT (target.`{c}` <=> source.`{c}`)" for c in others) or "false"
+
+
+def append(spark: SparkSession, df: DataFrame, contract: TableContract) -> Commit:
     """Append rows (for logs whose key is new by construction, e.g. run id + path)."""
     ensure_table(spark, contract)
     _with_conflict_retry(
@@ -93,83 +175,80 @@ def append(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
         lambda: conform(df, contract).write.format("delta").mode("append").saveAsTable(contract.qualified_name),
         contract,
     )
+    return _last_commit(spark, contract)
 
 
-def merge_new_rows(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
+def merge_new_rows(
+    spark: SparkSession, df: DataFrame, contract: TableContract, *, scope: tuple[str, Sequence[str]] | None = None
+) -> Commit:
     """Insert the rows whose natural key the table does not hold yet; existing rows are left alone.
 
     Running it twice with the same rows changes nothing (no new rows, and Delta writes no data files).
+    ``scope`` (a key column and the values every source row has in it, e.g. the run's plates) is added to the match
+    condition so that Delta's data skipping reads only the target files that can hold those values.
     """
-    from delta.tables import DeltaTable
-
-    ensure_table(spark, contract)
-    source = conform(df, contract)
-    condition = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in contract.natural_key)
-
-    def run() -> None:
-        target = DeltaTable.forName(spark, contract.qualified_name)
-        target.alias("target").merge(source.alias("source"), condition).whenNotMatchedInsertAll().execute()
-
-    _with_conflict_retry(spark, run, contract)
+    return _merge(spark, df, contract, update=False, scope=scope)
 
 
-def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> None:
+def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> Commit:
     """Insert new rows and update the rows whose values changed, on the natural key; nothing is deleted."""
+    return _merge(spark, df, contract, update=True)
+
+
+def _merge(
+    spark: SparkSession,
+    df: DataFrame,
+    contract: TableContract,
+    *,
+    update: bool,
+    scope: tuple[str, Sequence[str]] | None = None,
+) -> Commit:
     from delta.tables import DeltaTable
 
     ensure_table(spark, contract)
     source = conform(df, contract)
-    on = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in contract.natural_key)
-    others = [c for c in contract.column_names if c not in contract.natural_key]
-    changed = " OR ".join(f"NOT (target.`{c}` <=> source.`{c}`)" for c in others) or "false"
+    condition = key_condition(contract.natural_key)
+    if scope is not None:
+        column, values = scope
+        if column not in contract.natural_key:
+            raise ValueError(f"scope column {column} is not part of {contract.qualified_name}'s natural key")
+        condition += f" AND target.`{column}` IN ({_quoted(values)})"
 
     def run() -> None:
         target = DeltaTable.forName(spark, contract.qualified_name)
-        (
-            target.alias("target")
-            .merge(source.alias("source"), on)
-            .whenMatchedUpdateAll(condition=changed)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        builder = target.alias("target").merge(source.alias("source"), condition)
+        if update:
+            builder = builder.whenMatchedUpdateAll(condition=_changed_condition(contract))
+        builder.whenNotMatchedInsertAll().execute()
 
     _with_conflict_retry(spark, run, contract)
+    return _last_commit(spark, contract)
 
 
-def sync_scope(
-    spark: SparkSession, df: DataFrame, contract: TableContract, scope_column: str, scope_values: list[str]
-) -> None:
-    """Make the table's rows whose ``scope_column`` is in ``scope_values`` equal to ``df`` (one MERGE).
+def replace_scope(
+    spark: SparkSession, df: DataFrame, contract: TableContract, scope_column: str, scope_values: Sequence[str]
+) -> Commit | None:
+    """Make the table's rows whose ``scope_column`` is in ``scope_values`` exactly the rows of ``df`` in that scope,
+    in one commit (Delta's ``replaceWhere``); rows outside the scope are untouched.
 
-    Rows of the scope that changed are updated, new ones inserted, and rows of the scope that ``df`` no longer holds
-    deleted; rows outside the scope are untouched. With an empty scope nothing is written at all, which is what
-    keeps a rerun with nothing new from adding Delta versions.
+    With an empty scope nothing is written at all, which is what keeps a rerun with nothing new from adding Delta
+    versions. Rebuilding a plate is one selective overwrite, not a MERGE that joins the whole table.
     """
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     if not scope_values:
-        return
-    ensure_table(spark, contract)
-    source = conform(df.where(F.col(scope_column).isin(scope_values)), contract)
-    on = " AND ".join(f"target.`{k}` <=> source.`{k}`" for k in contract.natural_key)
-    others = [c for c in contract.column_names if c not in contract.natural_key]
-    changed = " OR ".join(f"NOT (target.`{c}` <=> source.`{c}`)" for c in others) or "false"
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in scope_values)
-    in_scope = f"target.`{scope_column}` IN ({quoted})"
-
-    def run() -> None:
-        target = DeltaTable.forName(spark, contract.qualified_name)
-        (
-            target.alias("target")
-            .merge(source.alias("source"), on)
-            .whenMatchedUpdateAll(condition=changed)
-            .whenNotMatchedInsertAll()
-            .whenNotMatchedBySourceDelete(condition=in_scope)
-            .execute()
-        )
-
-    _with_conflict_retry(spark, run, contract)
+        return None
+    name = ensure_table(spark, contract)
+    predicate = f"`{scope_column}` IN ({_quoted(scope_values)})"
+    source = conform(df.where(F.col(scope_column).isin(list(scope_values))), contract)
+    location = table_location(spark, contract)
+    _with_conflict_retry(
+        spark,
+        lambda: source.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(location),
+        contract,
+    )
+    spark.catalog.refreshTable(name)
+    return _last_commit(spark, contract)
 
 
 def _with_conflict_retry(spark: SparkSession, action, contract: TableContract) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,8 @@ in-memory catalog over the warehouse folder. The folder is the catalog: a table 
 starts without a metastore to boot, tables persist across runs, any number of processes can use one warehouse at
 once, and a warehouse on ``s3a://`` works the same way as a local folder.
 The UI is off, the driver binds to 127.0.0.1 and shuffles use few partitions, which suits one machine.
+``LAB_ETL_SPARK_MASTER`` (e.g. ``spark://host:7077``) runs on a cluster instead: the jars and a zip of lab_etl
+(:func:`package_zip`) go to the executors, as Glue ships the wheel to its workers.
 On AWS Glue it returns the GlueContext's session, whose catalog is the Glue Data Catalog.
 
 Examples
@@ -20,11 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab_etl import glue
+from lab_etl import glue_job
 from lab_etl.errors import ConfigError
 from lab_etl.lakehouse.jars import jar_paths
 
@@ -114,8 +118,8 @@ def get_spark(
     ConfigError
         When the Delta jars are missing (the message names ``lab-etl jars fetch``).
     """
-    if glue.on_glue():
-        session = glue.glue_spark_session()
+    if glue_job.on_glue():
+        session = glue_job.glue_spark_session()
         ensure_databases(session, location=str(warehouse))
         return session
     from pyspark.sql import SparkSession
@@ -141,8 +145,25 @@ def get_spark(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("LAB_ETL_SPARK_LOG_LEVEL", "ERROR"))
+    if not conf["spark.master"].startswith("local"):
+        # executors on other machines have no lab_etl: ship this driver's copy, as Glue ships the wheel
+        spark.sparkContext.addPyFile(str(package_zip()))
     ensure_databases(spark)
     return spark
+
+
+def package_zip(folder: str | Path | None = None) -> Path:
+    """A zip of the lab_etl package this process imported, for executors' Python (``addPyFile``).
+
+    Built afresh in ``folder`` (a new temporary folder by default) so that executors run exactly the driver's code.
+    """
+    package = Path(__file__).resolve().parents[1]
+    target = Path(folder or tempfile.mkdtemp(prefix="lab_etl_pyfiles_")) / "lab_etl.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(package.parent).as_posix())
+    return target
 
 
 def warehouse_location(spark: SparkSession) -> str:

@@ -453,7 +453,15 @@ class ReadingColumns:
             counts = [chunk.count for chunk in chunks]
             return np.repeat(np.asarray(run_codes, dtype=np.int64), counts), len(lookup)
         if name == "read_index":
-            codes = np.asarray(self.column(name), dtype=np.int64)
+            parts = [
+                np.full(chunk.count, chunk.value, dtype=np.int64)
+                if type(chunk) is _Run
+                else np.asarray(chunk, dtype=np.int64)
+                if type(chunk) is list
+                else chunk.to_numpy(zero_copy_only=False).astype(np.int64)
+                for chunk in chunks
+            ]
+            codes = np.concatenate(parts)
             codes -= codes.min()
             return codes, int(codes.max()) + 1
         import pyarrow as pa

@@ -5,11 +5,14 @@ Each distinct reagent of the layouts is matched to ``lab_reference.chembl_compou
 1. by ChEMBL id, when the layout gives one and the reference holds it;
 2. else by the standard InChIKey of its parent after ChEMBL's own structure pipeline (``chembl_structure_pipeline``
    standardise + get parent), compared with the reference's parent key (or its standard key when the reference was
-   loaded without standardisation);
+   loaded without standardisation); when several records share that key (a free base and its salts), the one
+   :func:`lab_etl.chem.matching.reference_rank` ranks first: the parent itself, else the lowest ChEMBL number;
 3. else with descriptors computed by RDKit from the SMILES (``property_source = computed``);
 4. a reagent with neither a match nor a parseable SMILES is ``unmatched`` and says why in ``error``.
 
 Standardisation and descriptors run in ``mapInPandas`` on the distinct SMILES only: a plate repeats its reagents.
+Every choice is deterministic: the same reagents and reference give the same rows whatever their order or
+partitioning.
 """
 
 from __future__ import annotations
@@ -32,15 +35,15 @@ _COMPUTED_SCHEMA = (
 def _compute(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
-    from lab_etl import chem
+    from lab_etl.chem.structures import descriptors, standardise
     from lab_etl.errors import LabEtlError
 
     for batch in batches:
         rows = []
         for smiles in batch["smiles"]:
             try:
-                standard = chem.standardise(smiles)
-                found = chem.descriptors(smiles)
+                standard = standardise(smiles)
+                found = descriptors(smiles)
             except LabEtlError as exc:
                 rows.append({"smiles": smiles, "error": str(exc)})
                 continue
@@ -62,21 +65,28 @@ def _compute(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield frame.astype({"c_rtb": "Int32", "c_hba": "Int32", "c_hbd": "Int32", "c_aromatic_rings": "Int32"})
 
 
+def _rank(chembl_id: str | None, standard_inchi_key: str | None, match_key: str | None) -> tuple[bool, int] | None:
+    """:func:`lab_etl.chem.matching.reference_rank` for the Spark path; None for a reagent without a candidate."""
+    from lab_etl.chem.matching import reference_rank
+
+    return None if chembl_id is None else reference_rank(chembl_id, standard_inchi_key, match_key)
+
+
 def enrich_reagents(well_reagents: DataFrame, compounds: DataFrame) -> DataFrame:
     """Rows shaped like ``lab_silver.reagents`` from ``well_reagents`` and ``lab_reference.chembl_compounds``."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     distinct = (
         well_reagents.where(F.col("smiles").isNotNull() | F.col("chembl_id").isNotNull())
         .withColumn("reagent_key", reagent_key("smiles", "chembl_id"))
         .groupBy("reagent_key")
-        .agg(
-            F.first("smiles", ignorenulls=True).alias("smiles"),
-            F.first("chembl_id", ignorenulls=True).alias("chembl_id"),
-        )
+        # min, not first: wells may draw one ChEMBL id with different SMILES, and first depends on row order
+        .agg(F.min("smiles").alias("smiles"), F.min("chembl_id").alias("chembl_id"))
     )
     reference = compounds.select(
         "chembl_id",
+        "standard_inchi_key",
         F.coalesce("parent_inchi_key", "standard_inchi_key").alias("match_key"),
         F.col("mw_freebase").alias("mw"),
         "alogp",
@@ -88,7 +98,7 @@ def enrich_reagents(well_reagents: DataFrame, compounds: DataFrame) -> DataFrame
         "property_source",
     )
     by_id = reference.select(*[F.col(c).alias(f"id_{c}") for c in reference.columns])
-    by_key = reference.dropDuplicates(["match_key"]).select(*[F.col(c).alias(f"key_{c}") for c in reference.columns])
+    by_key = reference.select(*[F.col(c).alias(f"key_{c}") for c in reference.columns])
     smiles = distinct.where(F.col("smiles").isNotNull()).select("smiles").distinct()
     computed = smiles.repartition(max(1, smiles.sparkSession.sparkContext.defaultParallelism)).mapInPandas(
         _compute, _COMPUTED_SCHEMA
@@ -99,6 +109,13 @@ def enrich_reagents(well_reagents: DataFrame, compounds: DataFrame) -> DataFrame
         .join(computed, "smiles", "left")
         .join(by_key, F.col("parent_inchi_key") == F.col("key_match_key"), "left")
     )
+    # a free base and its salts share a key: keep the candidate the one rule ranks first (ranked after the join,
+    # so only candidates are ranked, never the whole reference)
+    rank = F.udf(_rank, "struct<not_the_parent: boolean, chembl_number: bigint>")
+    candidates = Window.partitionBy("reagent_key").orderBy(
+        rank("key_chembl_id", "key_standard_inchi_key", "key_match_key")
+    )
+    joined = joined.withColumn("_candidate", F.row_number().over(candidates)).where("_candidate = 1")
     id_hit = F.col("id_chembl_id").isNotNull()
     key_hit = ~id_hit & F.col("key_chembl_id").isNotNull()
     computed_hit = ~id_hit & ~key_hit & F.col("c_mw").isNotNull()

@@ -44,7 +44,8 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
     layouts:
         Rows shaped like ``lab_silver.plate_layouts`` (may be empty).
     role_of:
-        Maps an instrument's sample name to a well role; defaults to :func:`lab_etl.layouts.role_from_sample_name`.
+        Maps an instrument's sample name to a well role; defaults to
+        :func:`lab_etl.layouts.roles.role_from_sample_name`.
 
     Returns
     -------
@@ -55,7 +56,7 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
     from pyspark.sql import functions as F
 
     if role_of is None:
-        from lab_etl.layouts import role_from_sample_name
+        from lab_etl.layouts.roles import role_from_sample_name
 
         role_of = role_from_sample_name
     spark = readings.sparkSession

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lab_etl.catalog.glue import glue_columns, publish_tables, table_to_publish
+from lab_etl.catalog.glue_catalog import glue_columns, publish_tables, table_to_publish
 from lab_etl.contracts import contract
 
 pytestmark = [pytest.mark.spark, pytest.mark.aws, pytest.mark.slow]

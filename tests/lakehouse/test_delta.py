@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from chispa import assert_df_equality
 
-from lab_etl import glue
+from lab_etl import glue_job
 
 pytestmark = pytest.mark.spark
 
@@ -47,7 +47,7 @@ def test_session_is_local_and_quiet(spark) -> None:  # type: ignore[no-untyped-d
     assert conf.get("spark.ui.enabled") == "false"
     assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
-    assert not glue.glue_jvm_present(spark)
+    assert not glue_job.glue_jvm_present(spark)
 
 
 def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +75,7 @@ def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # t
     assert attach_tables(spark) == []  # every table with a folder is known now
 
 
-def test_sync_scope_updates_inserts_deletes_only_in_scope(lakehouse) -> None:  # type: ignore[no-untyped-def]
+def test_replace_scope_rewrites_only_the_scope(lakehouse) -> None:  # type: ignore[no-untyped-def]
     from lab_etl.contracts import contract
     from lab_etl.lakehouse import delta
 
@@ -100,15 +100,14 @@ def test_sync_scope_updates_inserts_deletes_only_in_scope(lakehouse) -> None:  #
         return tuple(values[c] for c in qc.column_names)
 
     first = spark.createDataFrame([row("P1", "450", 96), row("P1", "600", 96), row("P2", "450", 96)], qc.spark_schema())
-    delta.sync_scope(spark, first, qc, "plate_id", ["P1", "P2"])
+    commit = delta.replace_scope(spark, first, qc, "plate_id", ["P1", "P2"])
+    assert commit is not None and commit.rows_written == 3
     version = spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").count()
-    delta.sync_scope(spark, first, qc, "plate_id", [])  # nothing in scope: no write at all
+    assert delta.replace_scope(spark, first, qc, "plate_id", []) is None  # nothing in scope: no write at all
     assert spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").count() == version
 
     second = spark.createDataFrame([row("P1", "450", 95), row("P2", "999", 1)], qc.spark_schema())
-    delta.sync_scope(spark, second, qc, "plate_id", ["P1"])  # P2 rows of the frame are out of scope
+    commit = delta.replace_scope(spark, second, qc, "plate_id", ["P1"])  # P2 rows of the frame are out of scope
     got = sorted((r.plate_id, r.channel, r.wells) for r in spark.table(qc.qualified_name).collect())
-    assert got == [("P1", "450", 95), ("P2", "450", 96)]
-    metrics = spark.sql(f"DESCRIBE HISTORY {qc.qualified_name}").orderBy("version", ascending=False).first()
-    assert metrics.operationMetrics["numTargetRowsUpdated"] == "1"
-    assert metrics.operationMetrics["numTargetRowsDeleted"] == "1"
+    assert got == [("P1", "450", 95), ("P2", "450", 96)]  # P1's 600 channel is gone, P2 untouched
+    assert commit is not None and commit.version == version and commit.rows_written == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.pipeline.ingest import ingest_landing
+from lab_etl.pipeline.run import ingest_landing
 
 pytestmark = pytest.mark.spark
 

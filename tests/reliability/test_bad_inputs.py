@@ -11,7 +11,7 @@ import pytest
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.pipeline.ingest import ingest_landing
+from lab_etl.pipeline.run import ingest_landing
 
 INSTRUMENTS = Path(__file__).resolve().parents[1] / "data" / "instruments"
 #: errors/ holds files allotropy rejects; lab_etl reads this one (see tests/parsers/test_registry.py)

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.pipeline import ingest
-from lab_etl.pipeline.ingest import IngestSummary, ingest_landing
+from lab_etl.pipeline import run as pipeline
+from lab_etl.pipeline.ingest_log import IngestSummary
+from lab_etl.pipeline.run import ingest_landing
 
 pytestmark = pytest.mark.spark
 
@@ -78,12 +80,12 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
     shutil.copy(INSTRUMENTS / GEN5, landing / "run1" / "gen5.txt")
     shutil.copy(INSTRUMENTS / BMG, landing / "run2" / "bmg.csv")
     shutil.copy(INSTRUMENTS / ENVISION, landing / "run2" / "envision.csv")
-    for table in (ingest.READINGS, ingest.LOG, ingest.QUARANTINE, ingest.RUNS):
-        delta.ensure_table(spark, ingest.contract(table))
+    for table in ("instrument_readings", "ingest_log", "quarantine", "ingest_runs"):
+        delta.ensure_table(spark, contract(table))
 
     # Both runs must read the (empty) log before either writes, so both parse and MERGE landing/run2.
     both_listed = threading.Barrier(2, timeout=120)
-    classify = ingest._classify
+    classify = pipeline.classify
 
     def classify_then_wait(*args: Any) -> Any:
         result = classify(*args)
@@ -104,7 +106,7 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
 
         retry(session, recorded, contract)
 
-    monkeypatch.setattr(ingest, "_classify", classify_then_wait)
+    monkeypatch.setattr(pipeline, "classify", classify_then_wait)
     monkeypatch.setattr(delta, "_with_conflict_retry", recording_retry)
 
     summaries: dict[str, IngestSummary] = {}
@@ -135,7 +137,7 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
     assert _duplicate_keys(spark) == 0
 
     # every write that lost a race was retried until it committed
-    readings_attempts = [outcome for table, outcome in attempts if table == ingest.READINGS]
+    readings_attempts = [outcome for table, outcome in attempts if table == "instrument_readings"]
     assert readings_attempts.count("ok") == 2, attempts
     assert all("Concurrent" in outcome for outcome in readings_attempts if outcome != "ok"), attempts
 
@@ -153,7 +155,7 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
     )
 
     # a later run, alone, finds everything logged and writes no readings
-    monkeypatch.setattr(ingest, "_classify", classify)
+    monkeypatch.setattr(pipeline, "classify", classify)
     after = ingest_landing(spark, str(landing), run_id="run-3")
     assert (after.files_seen, after.files_skipped, after.readings_written) == (3, 3, 0)
     assert spark.table("lab_bronze.instrument_readings").count() == sum(expected.values())

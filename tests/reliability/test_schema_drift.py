@@ -38,13 +38,13 @@ def _eln_with_new_column() -> bytes:
 def test_new_eln_column_is_kept_in_attributes_and_warned(  # type: ignore[no-untyped-def]
     lakehouse, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lab_etl.pipeline.steps import load_eln
+    from lab_etl.pipeline.run import step_eln
 
     folder = tmp_path / "eln"
     folder.mkdir()
     (folder / "hte_thiolation_eln.csv").write_bytes(_eln_with_new_column())
     with caplog.at_level(logging.WARNING, logger="lab_etl"):
-        report = load_eln(lakehouse, str(folder), "drift-run")
+        (report,) = step_eln(lakehouse, str(folder), None, "drift-run")
 
     assert report.plates == {"THIO-1"}
     assert "1 ELN file(s) read, 0 quarantined" in report.lines[0]

@@ -88,7 +88,7 @@ def test_workflows_exist() -> None:
 
 
 def test_s3_event_keys_are_confined_to_the_landing_prefix() -> None:
-    from lab_etl.pipeline.ingest import landing_key
+    from lab_etl.pipeline.landing import landing_key
 
     assert landing_key("lab-landing", "landing/plates/run%201/plate.csv", "landing/") == (
         "s3a://lab-landing/landing/plates/run 1/plate.csv"

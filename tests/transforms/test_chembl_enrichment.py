@@ -49,3 +49,76 @@ def test_every_match_route(spark, compounds) -> None:  # type: ignore[no-untyped
     assert missing.match_method == "unmatched" and "not in the reference" in missing.error
     assert match_rates(reagents) == {"chembl_id": 1, "inchikey": 1, "computed": 1, "unmatched": 2}
     assert set(reagents.columns) == set(contract("reagents").column_names)
+
+
+# A parent and its salt share a standardised parent key; so do two salts whose parent is not in the reference.
+# CHEMBL35820 / CHEMBL1204199 are the real free base and hydrochloride; the other ids are made up to set up ties
+# a string sort or a first-row pick would get wrong.
+_TIES = {
+    "CCOc1cc2ncnc(Nc3cccc(Br)c3)c2cc1OCC": (  # real ids: a string sort would pick the salt CHEMBL1204199
+        [
+            ("CHEMBL35820", "CCOc1cc2ncnc(Nc3cccc(Br)c3)c2cc1OCC"),
+            ("CHEMBL1204199", "CCOc1cc2ncnc(Nc3cccc(Br)c3)c2cc1OCC.Cl"),
+        ],
+        "CHEMBL35820",
+    ),
+    "CC(=O)Oc1ccccc1C(=O)O": (  # the parent wins over a salt with a lower number
+        [("CHEMBL900", "CC(=O)Oc1ccccc1C(=O)O"), ("CHEMBL80", "CC(=O)Oc1ccccc1C(=O)[O-].[Na+]")],
+        "CHEMBL900",
+    ),
+    "CC(C)Cc1ccc(cc1)C(C)C(=O)O": (  # no parent in the reference: the lowest number, CHEMBL99 < CHEMBL100
+        [
+            ("CHEMBL100", "CC(C)Cc1ccc(cc1)C(C)C(=O)[O-].[Na+]"),
+            ("CHEMBL99", "CC(C)Cc1ccc(cc1)C(C)C(=O)[O-].[K+]"),
+        ],
+        "CHEMBL99",
+    ),
+}
+
+
+_IBU_K = ("CC(C)Cc1ccc(cc1)C(C)C(=O)[O-].[K+]", "CC(C)Cc1ccc(C(C)C([O-])=O)cc1.[K+]")
+
+
+def _tie_records() -> list[chem.CompoundRecord]:
+    records = []
+    for candidates, _ in _TIES.values():
+        for chembl_id, smiles in candidates:
+            standard = chem.standardise(smiles)
+            records.append(
+                chem.CompoundRecord(
+                    chembl_id,
+                    canonical_smiles=smiles,
+                    standard_inchi_key=standard.standard_inchi_key,
+                    parent_inchi_key=standard.parent_inchi_key,
+                    mw_freebase=float(chembl_id.removeprefix("CHEMBL")),  # tells which row gave the properties
+                    chembl_release="chembl_27",
+                )
+            )
+    return records
+
+
+def test_the_python_rule_picks_the_parent_else_the_lowest_number() -> None:
+    """The same table as the Spark test below: one rule, two callers."""
+    records = _tie_records()
+    for order in (records, records[::-1]):
+        _, by_parent_key = chem.build_indexes(order)
+        chosen = {smiles: by_parent_key[chem.standardise(smiles).parent_inchi_key].chembl_id for smiles in _TIES}
+        assert chosen == {smiles: expected for smiles, (_, expected) in _TIES.items()}
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reversed"])
+def test_the_spark_path_picks_the_same_record_whatever_the_order(spark, reverse: bool, partitions: int) -> None:  # type: ignore[no-untyped-def]
+    records = _tie_records()[::-1] if reverse else _tie_records()
+    reference = records_frame(spark, records, contract("chembl_compounds")).repartition(partitions)
+    wells = [("P", f"A0{i + 1}", "reactant", None, s, None, None, None, None, "l") for i, s in enumerate(_TIES)]
+    # one ChEMBL id drawn two ways in two wells: the reagent keeps one SMILES, the same in every order
+    wells += [("P", f"B0{i + 1}", "reactant", None, s, "CHEMBL99", None, None, None, "l") for i, s in enumerate(_IBU_K)]
+    layouts = spark.createDataFrame(wells[::-1] if reverse else wells, contract("well_reagents").spark_schema())
+    got = {r.reagent_key: r for r in enrich_reagents(layouts.repartition(partitions), reference).collect()}
+    by_id = got.pop("CHEMBL99")
+    assert (by_id.match_method, by_id.smiles) == ("chembl_id", min(_IBU_K))
+    assert {s: (r.match_method, r.chembl_id) for s, r in got.items()} == {
+        s: ("inchikey", expected) for s, (_, expected) in _TIES.items()
+    }
+    assert all(r.mw == float(r.chembl_id.removeprefix("CHEMBL")) for r in got.values())  # properties of that row

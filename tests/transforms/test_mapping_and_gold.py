@@ -6,7 +6,7 @@ import pytest
 from chispa import assert_df_equality
 
 from lab_etl.contracts import contract
-from lab_etl.transforms.eln import join_experiments
+from lab_etl.transforms.experiments import join_experiments
 from lab_etl.transforms.gold import assay_results_flat, reagents_per_well
 from lab_etl.transforms.plate_mapping import map_layouts
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from lab_etl.lakehouse.spark import DATABASES, ensure_databases, use_s3_endpoint
-from lab_etl.pipeline.ingest import new_run_id
 from lab_etl.pipeline.run import run_pipeline
+from lab_etl.run_ids import new_run_id
 from lab_etl.workflows.local import run_locally
 from lab_etl.workflows.model import load_workflow
 

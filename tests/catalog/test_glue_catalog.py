@@ -20,8 +20,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lab_etl.catalog import glue as glue_module
-from lab_etl.catalog.glue import (
+from lab_etl.catalog import glue_catalog as glue_module
+from lab_etl.catalog.glue_catalog import (
     PARQUET_SERDE,
     SYMLINK_INPUT_FORMAT,
     GlueColumn,
@@ -101,7 +101,7 @@ def test_types_glue_cannot_hold_are_config_errors(spark_type: str, reason: str) 
 def test_glue_columns_follow_the_actual_schema_with_contract_comments(caplog: pytest.LogCaptureFixture) -> None:
     eln = contract("eln_experiments")
     actual = [("experiment_id", StringType()), ("author", StringType()), ("reviewed_by", ArrayType(StringType()))]
-    with caplog.at_level(logging.WARNING, logger="lab_etl.catalog.glue"):
+    with caplog.at_level(logging.WARNING, logger="lab_etl.catalog.glue_catalog"):
         columns = glue_columns(eln, actual)
     assert columns == [
         GlueColumn("experiment_id", "string", "Experiment id in the ELN"),

@@ -1,4 +1,4 @@
-"""The only module that imports ``awsglue``.
+"""The Glue job adapter: what jobs/*.py need from AWS Glue, and the only module that imports ``awsglue``.
 
 Locally, ``awsglue`` comes from ``awsgluedataplanepython`` (AWS's aws-glue-libs for Glue 5): its
 ``getResolvedOptions`` is plain Python and works anywhere, but ``GlueContext`` and ``Job`` need Glue's JVM
@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from lab_etl.errors import ConfigError
+from lab_etl.run_ids import new_run_id
 
 _GLUE_CONTEXT_CLASS = "com.amazonaws.services.glue.GlueContext"
 
@@ -112,6 +113,4 @@ class GlueJob:
 def job_run_id(argv: Sequence[str] | None = None) -> str:
     """The run id a job belongs to: the Glue workflow run (``--WORKFLOW_RUN_ID``, which Glue passes to every job of
     a workflow run and the local runner passes too), else a new one for a job run on its own."""
-    from lab_etl.pipeline.ingest import new_run_id
-
     return optional_option("WORKFLOW_RUN_ID", None, argv) or new_run_id()

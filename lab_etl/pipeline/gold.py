@@ -1,0 +1,59 @@
+"""The gold stage: plate QC (``lab_gold.plate_qc``) and the flat, ML-ready results (``lab_gold.assay_results_flat``)
+of the plates the silver stage rebuilt.
+
+The flat table holds the results of plates that have a layout (the experiment context ML needs); plates without one
+keep their results in ``lab_silver.plate_results`` and their QC here. An empty scope writes nothing and runs no gate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lab_etl.pipeline.silver import StepReport, table
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lab_etl.pipeline.publish import Publisher
+    from lab_etl.transforms.qc import QcThresholds
+
+
+def build_gold(
+    spark: SparkSession, plates: set[str], publisher: Publisher, *, thresholds: QcThresholds | None = None
+) -> StepReport:
+    """Rebuild ``lab_gold.plate_qc`` and ``lab_gold.assay_results_flat`` for ``plates``."""
+    from pyspark.sql import functions as F
+
+    from lab_etl.transforms.gold import assay_results_flat
+    from lab_etl.transforms.qc import normalise, plate_qc
+
+    report = StepReport("gold", plates=set(plates))
+    scope = sorted(plates)
+    if not scope:
+        return report
+    results = table(spark, "plate_results").where(F.col("plate_id").isin(scope)).persist()
+    qc = plate_qc(results, thresholds).persist()
+    try:
+        verdicts = {str(r["qc_pass"]): r["count"] for r in qc.groupBy("qc_pass").count().collect()}
+        publisher.publish(qc, "plate_qc", scope)
+        mapped = normalise(results, qc).where(F.col("layout_status") == "mapped")
+        well_reagents = table(spark, "well_reagents").where(F.col("plate_id").isin(scope))
+        flat = assay_results_flat(mapped, well_reagents, table(spark, "reagents")).persist()
+        try:
+            # plates without a layout have no flat rows: an empty batch is not a batch to gate or write
+            commit = None if flat.isEmpty() else publisher.publish(flat, "assay_results_flat", scope)
+        finally:
+            flat.unpersist()
+    finally:
+        qc.unpersist()
+        results.unpersist()
+    if commit is not None:
+        report.lines.append(f"{commit.rows_written} flat result(s) written")
+    report.lines.append(
+        f"plate QC: {verdicts.get('True', 0)} pass, {verdicts.get('False', 0)} fail, "
+        f"{verdicts.get('None', 0)} without controls"
+    )
+    report.lines += publisher.lines
+    report.held_back += publisher.held_back
+    publisher.lines.clear()
+    return report
