@@ -20,7 +20,11 @@ from lab_etl import __version__
 from lab_etl.errors import ConfigError, LabEtlError
 
 console = Console(stderr=True)
-WAREHOUSE_HELP = "Warehouse folder of the embedded lakehouse (Delta tables + metastore)."
+WAREHOUSE_HELP = "Warehouse of the lakehouse: a folder or an s3a:// prefix (its Delta tables are the catalog)."
+S3_ENDPOINT_HELP = (
+    "S3 endpoint other than AWS (moto, MinIO) for s3a:// landings and warehouses; also the DynamoDB endpoint of the "
+    "write locks of an s3a:// warehouse (moto serves both on one port)."
+)
 
 
 def main() -> None:
@@ -48,11 +52,14 @@ def cli() -> None:
 
 
 @cli.command()
-def doctor() -> None:
-    """Check Python, Java, Spark, Delta and the jars; exit 0 only when all are right."""
+@click.option("--warehouse", default="warehouse", show_default=True, help="Warehouse whose write protection to report.")
+@click.option("--s3-endpoint", default=None, help="S3 (and DynamoDB) endpoint other than AWS, e.g. a moto server.")
+def doctor(warehouse: str, s3_endpoint: str | None) -> None:
+    """Check Python, Java, Spark, Delta, the jars and what protects concurrent writers; exit 0 only when all are
+    right."""
     from lab_etl.doctor import run_checks
 
-    checks = run_checks()
+    checks = run_checks(warehouse=warehouse, s3_endpoint=s3_endpoint)
     table = Table("check", "found", "expected", "ok")
     for check in checks:
         table.add_row(check.name, check.found, check.expected, "[green]yes[/green]" if check.ok else "[red]NO[/red]")
@@ -81,8 +88,11 @@ def check_landing(landing: str) -> None:
 
 
 def prepare_warehouse(warehouse: str) -> None:
-    """Create the warehouse folder (with its parents) or raise :class:`ConfigError` saying why it cannot be."""
-    path = Path(warehouse).expanduser()
+    """Create the warehouse folder (with its parents) or raise :class:`ConfigError` saying why it cannot be; an
+    ``s3a://`` warehouse is left to Spark."""
+    if "://" in warehouse and not warehouse.startswith("file:"):
+        return
+    path = Path(warehouse.removeprefix("file:")).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--warehouse {warehouse} is a file; pass a folder (it is created when missing)")
     try:
@@ -100,7 +110,7 @@ def prepare_warehouse(warehouse: str) -> None:
 
 def existing_warehouse(warehouse: str) -> None:
     """Raise :class:`ConfigError` when a command that reads tables is pointed at a warehouse that does not exist."""
-    if not Path(warehouse).expanduser().is_dir():
+    if "://" not in warehouse and not Path(warehouse).expanduser().is_dir():  # an s3a:// warehouse is checked by Spark
         raise ConfigError(
             f"there is no warehouse at {warehouse}; run `lab-etl run --landing <folder> --warehouse {warehouse}` "
             "first, or pass --warehouse the folder of an earlier run"
@@ -133,7 +143,7 @@ def jars_fetch() -> None:
 @click.option("--warehouse", default="warehouse", show_default=True, help=WAREHOUSE_HELP)
 @click.option("--vendor", default=None, help="Force one parser for every file (see `lab-etl instruments`).")
 @click.option("--engine", type=click.Choice(["auto", "native", "allotropy"]), default="auto", show_default=True)
-@click.option("--s3-endpoint", default=None, help="S3 endpoint for s3a:// landings other than AWS (moto, MinIO).")
+@click.option("--s3-endpoint", default=None, help=S3_ENDPOINT_HELP)
 @click.option("--profile", is_flag=True, help="Print per step: wall time, Spark jobs, Delta commits, rows written.")
 def run(
     workflow: str | None,
@@ -155,7 +165,7 @@ def run(
     from lab_etl.run_ids import new_run_id
 
     with console.status("starting Spark"):
-        spark = get_spark(warehouse)
+        spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
     if s3_endpoint:
         from lab_etl.lakehouse.spark import use_s3_endpoint
 
@@ -248,13 +258,14 @@ def maintain(warehouse: str, retain_hours: int, no_vacuum: bool) -> None:
 @click.option(
     "--format", "output_format", type=click.Choice(["table", "csv", "jsonl"]), default="table", show_default=True
 )
-def sql(query: str, warehouse: str, output_format: str) -> None:
-    """Run a Spark SQL query on the local catalog and print the rows."""
+@click.option("--s3-endpoint", default=None, help=S3_ENDPOINT_HELP)
+def sql(query: str, warehouse: str, output_format: str, s3_endpoint: str | None) -> None:
+    """Run a Spark SQL query on the warehouse's tables and print the rows."""
     existing_warehouse(warehouse)
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
-    spark = get_spark(warehouse)
+    spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
     # the tables the query names; a query that names none (SHOW TABLES …) sees every table of the warehouse
     attach_tables(spark, tables_named_in(query) or None)
     try:
@@ -267,6 +278,16 @@ def sql(query: str, warehouse: str, output_format: str) -> None:
     columns = result.columns
     rows = [row.asDict(recursive=True) for row in result.collect()]
     write_rows(columns, rows, output_format)
+
+
+def _s3_endpoint_conf(s3_endpoint: str | None) -> dict[str, str] | None:
+    """The session settings for a non-AWS S3 endpoint, which also serves the write locks' DynamoDB table."""
+    if not s3_endpoint:
+        return None
+    from lab_etl.lakehouse.locks import ENDPOINT_CONF
+    from lab_etl.lakehouse.spark import s3_endpoint_conf
+
+    return {**s3_endpoint_conf(s3_endpoint), ENDPOINT_CONF: s3_endpoint}
 
 
 def write_rows(columns: list[str], rows: Iterable[dict[str, Any]], output_format: str) -> None:

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
+from lab_etl.errors import ConfigError
 from lab_etl.lakehouse.jars import FETCH_COMMAND, JARS, jars_dir, missing_jars
 
 #: AWS Glue 5.0's runtime.
@@ -25,8 +26,11 @@ class Check:
     fix: str = ""
 
 
-def run_checks(*, start_spark: bool = True) -> list[Check]:
-    """Every check, in order; with ``start_spark`` also a Delta write in a throwaway warehouse."""
+def run_checks(
+    *, start_spark: bool = True, warehouse: str = "warehouse", s3_endpoint: str | None = None
+) -> list[Check]:
+    """Every check, in order; with ``start_spark`` also a Delta write in a throwaway warehouse; last, what keeps
+    concurrent writers of ``warehouse`` apart (:func:`write_protection_check`)."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     checks = [Check("python", python, GLUE5["python"], python == GLUE5["python"], "use Python 3.11 (Glue 5.0's)")]
     java = java_major_version()
@@ -56,7 +60,65 @@ def run_checks(*, start_spark: bool = True) -> list[Check]:
     )
     if start_spark and all(c.ok for c in checks):
         checks.append(_delta_check())
+    checks.append(write_protection_check(warehouse, s3_endpoint))
     return checks
+
+
+def write_protection_check(warehouse: str, s3_endpoint: str | None = None, log_store_impl: str | None = None) -> Check:
+    """Which protection keeps two writers of one table in ``warehouse`` apart (:mod:`lab_etl.lakehouse.locks`):
+    a file lock, a DynamoDB lease lock (its table named, and reached when an endpoint is known), Delta's
+    S3DynamoDBLogStore, or none (``LAB_ETL_WRITE_LOCK=off``, or a storage lab_etl cannot lock).
+
+    Examples
+    --------
+    >>> write_protection_check("/data/warehouse").found
+    'file lock (/data/warehouse/_locks/<db>.<table>.lock)'
+    """
+    from lab_etl.lakehouse.locks import (
+        DYNAMODB_LEASE,
+        FILE_LOCK,
+        NONE,
+        LockError,
+        LockSettings,
+        ensure_lock_table,
+        protection_for,
+    )
+
+    expected = f"{FILE_LOCK}, {DYNAMODB_LEASE} or S3DynamoDBLogStore"
+    try:
+        settings = LockSettings.resolve()
+    except ConfigError as exc:
+        return Check("write protection", "invalid settings", expected, False, str(exc))
+    protection = protection_for(warehouse, settings, log_store_impl)
+    if protection == NONE:
+        fix = (
+            "unset LAB_ETL_WRITE_LOCK: with it off, two writers of one table on S3 can lose a commit"
+            if settings.mode == "off"
+            else "use a local folder or an s3:// / s3a:// warehouse"
+        )
+        return Check("write protection", f"none ({warehouse})", expected, False, fix)
+    if protection == FILE_LOCK:
+        folder = warehouse.removeprefix("file:").rstrip("/")
+        return Check("write protection", f"{FILE_LOCK} ({folder}/_locks/<db>.<table>.lock)", expected, True)
+    if protection != DYNAMODB_LEASE:
+        return Check("write protection", protection, expected, True)
+    endpoint = settings.endpoint or s3_endpoint
+    found = f"{DYNAMODB_LEASE} (table {settings.table}, lease {settings.lease_s:g} s"
+    if endpoint is None:  # AWS itself: the table comes from the workflow's stack; no call from here
+        return Check("write protection", found + ")", expected, True)
+    try:
+        from lab_etl.aws import aws_client
+
+        ensure_lock_table(aws_client("dynamodb", endpoint, settings.region), settings.table)
+    except (LockError, ConfigError, OSError) as exc:
+        fix = f"start the DynamoDB endpoint {endpoint} or fix LAB_ETL_LOCK_ENDPOINT"
+        return Check("write protection", found + f", {endpoint} unreachable: {exc})", expected, False, fix)
+    except Exception as exc:  # botocore's connection errors
+        fix = f"start the DynamoDB endpoint {endpoint} or fix LAB_ETL_LOCK_ENDPOINT"
+        return Check(
+            "write protection", found + f", {endpoint} unreachable: {type(exc).__name__})", expected, False, fix
+        )
+    return Check("write protection", found + f", at {endpoint})", expected, True)
 
 
 def java_major_version() -> str | None:

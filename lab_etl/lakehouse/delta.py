@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.contracts import TableContract
+from lab_etl.lakehouse.locks import table_write_lock
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -54,7 +55,7 @@ def is_delta_folder(spark: SparkSession, location: str) -> bool:
 
 def ensure_table(spark: SparkSession, contract: TableContract) -> str:
     """The contract's table by name, registered from its Delta folder when the session does not know it yet, else
-    created empty from the contract; returns its qualified name.
+    created empty from the contract under the table's write lock; returns its qualified name.
 
     The warehouse folder is the catalog (:mod:`lab_etl.lakehouse.spark`): a session registers a table the first time
     it is used, so a command pays only for the tables it touches.
@@ -65,13 +66,17 @@ def ensure_table(spark: SparkSession, contract: TableContract) -> str:
     if is_delta_folder(spark, location):
         spark.sql(f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} USING DELTA LOCATION '{location}'")
         return contract.qualified_name
-    partitioned = f"\nPARTITIONED BY ({', '.join(contract.partition_by)})" if contract.partition_by else ""
-    properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
-    comment = contract.description.replace("'", "\\'")
-    spark.sql(
-        f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} (\n  {contract.ddl_columns()}\n) USING DELTA"
-        f"{partitioned}\nLOCATION '{location}'\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
-    )
+    with table_write_lock(spark, contract.qualified_name):
+        if is_delta_folder(spark, location):  # another process created it while this one waited for the lock
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} USING DELTA LOCATION '{location}'")
+            return contract.qualified_name
+        partitioned = f"\nPARTITIONED BY ({', '.join(contract.partition_by)})" if contract.partition_by else ""
+        properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
+        comment = contract.description.replace("'", "\\'")
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} (\n  {contract.ddl_columns()}\n) USING DELTA"
+            f"{partitioned}\nLOCATION '{location}'\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
+        )
     return contract.qualified_name
 
 
@@ -165,11 +170,11 @@ def _changed_condition(contract: TableContract) -> str:
 def append(spark: SparkSession, df: DataFrame, contract: TableContract) -> Commit:
     """Append rows (for logs whose key is new by construction, e.g. run id + path)."""
     ensure_table(spark, contract)
-    _with_conflict_retry(
+    return _with_conflict_retry(
+        spark,
         lambda: conform(df, contract).write.format("delta").mode("append").saveAsTable(contract.qualified_name),
         contract,
     )
-    return _last_commit(spark, contract)
 
 
 def merge_new_rows(
@@ -215,8 +220,7 @@ def _merge(
             builder = builder.whenMatchedUpdateAll(condition=_changed_condition(contract))
         builder.whenNotMatchedInsertAll().execute()
 
-    _with_conflict_retry(run, contract)
-    return _last_commit(spark, contract)
+    return _with_conflict_retry(spark, run, contract)
 
 
 def replace_scope(
@@ -236,20 +240,25 @@ def replace_scope(
     predicate = f"`{scope_column}` IN ({_quoted(scope_values)})"
     source = conform(df.where(F.col(scope_column).isin(list(scope_values))), contract)
     location = table_location(spark, contract)
-    _with_conflict_retry(
+    commit = _with_conflict_retry(
+        spark,
         lambda: source.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(location),
         contract,
     )
     spark.catalog.refreshTable(name)
-    return _last_commit(spark, contract)
+    return commit
 
 
-def _with_conflict_retry(action, contract: TableContract) -> None:  # type: ignore[no-untyped-def]
-    """Retry a write that lost a race with a concurrent writer (Delta's optimistic concurrency)."""
+def _with_conflict_retry(spark: SparkSession, action, contract: TableContract) -> Commit:  # type: ignore[no-untyped-def]
+    """Run a write under the table's write lock (:mod:`lab_etl.lakehouse.locks`), and retry it when it lost a race
+    with a writer that does not take the lock (Delta's optimistic concurrency). Returns the write's commit, read
+    while the lock is still held (so it is this write's, not a concurrent writer's)."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            action()
-            return
+            with table_write_lock(spark, contract.qualified_name) as held:
+                held.check()
+                action()
+                return _last_commit(spark, contract)
         except Exception as exc:
             name = type(exc).__name__ + " " + str(exc)[:200]
             if "Concurrent" not in name or attempt == CONFLICT_RETRIES:
@@ -258,3 +267,4 @@ def _with_conflict_retry(action, contract: TableContract) -> None:  # type: igno
                 "write to %s conflicted with another writer (%s); retry %d", contract.qualified_name, name, attempt
             )
             time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -191,6 +191,24 @@ def ensure_databases(
             spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}{where}")
 
 
+def s3_endpoint_conf(endpoint_url: str) -> dict[str, str]:
+    """Session configuration (``extra_conf`` of :func:`get_spark`) pointing ``s3a://`` at a non-AWS endpoint from
+    the start: an ``s3a://`` warehouse is touched while the session is built, before :func:`use_s3_endpoint` could
+    run. Credentials come from the environment (the JVM inherits it).
+
+    Examples
+    --------
+    >>> s3_endpoint_conf("http://127.0.0.1:5000")["spark.hadoop.fs.s3a.endpoint"]
+    'http://127.0.0.1:5000'
+    """
+    return {
+        "spark.hadoop.fs.s3a.endpoint": endpoint_url,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint_url.startswith("https")).lower(),
+        "spark.hadoop.fs.s3a.change.detection.mode": "none",  # moto's ETags and versions are not S3's
+    }
+
+
 def use_s3_endpoint(spark: SparkSession, endpoint_url: str) -> None:
     """Point ``s3a://`` at a non-AWS S3 endpoint (a moto server, MinIO) for this session, with the credentials of
     this process's environment now (the JVM's environment was fixed when it started). Must run before the first

@@ -214,6 +214,7 @@ class _Deployer:
             "AWS::IAM::Role": self._role,
             **{kind: partial(self._glue, api) for kind, api in _GLUE_APIS.items()},
             "AWS::Events::Rule": self._rule,
+            "AWS::DynamoDB::Table": self._dynamodb_table,
         }[resource.type]
         if handler is not None:
             handler(resource.logical_id, render.fill_placeholders(resource.properties, self.context))
@@ -425,6 +426,26 @@ class _Deployer:
             return False
         self._call("glue", "tag_resource", f"glue {kind} {name}", ResourceArn=arn, TagsToAdd=dict(tags))
         return True
+
+    def _dynamodb_table(self, logical: str, props: dict[str, Any]) -> None:
+        """Create the lock table once; an existing one (another workflow's, on the shared warehouse) is kept."""
+        name = props["TableName"]
+        where = f"dynamodb table {name}"
+        found = self._get("dynamodb", "describe_table", ("ResourceNotFoundException",), where, TableName=name)
+        if found is not None:
+            self.report.record("dynamodb-table", name, UNCHANGED)
+            return
+        create = {key: value for key, value in props.items() if key != "TimeToLiveSpecification"}
+        self._call("dynamodb", "create_table", where, **create)
+        self.client("dynamodb").get_waiter("table_exists").wait(TableName=name)
+        self._call(
+            "dynamodb",
+            "update_time_to_live",
+            where,
+            TableName=name,
+            TimeToLiveSpecification=props["TimeToLiveSpecification"],
+        )
+        self.report.record("dynamodb-table", name, CREATED)
 
     def _glue(self, api: _GlueApi, logical: str, props: dict[str, Any]) -> None:
         """Create a Glue job, crawler, workflow or trigger if missing, else update it and its tags where they differ.

@@ -39,12 +39,21 @@ REQUIRED_PARAMETERS = (
     "number_of_workers",
     "kms_key_alias",
 )
+#: Parameters a definition may declare to change how concurrent writers of the shared warehouse are kept apart
+#: (see :mod:`lab_etl.lakehouse.locks`), with the value used when it does not.
+CONCURRENCY_PARAMETERS: dict[str, str | bool] = {
+    "lock_table": "lab_etl_delta_locks",
+    "create_lock_table": True,
+    "delta_logstore_jar": "",
+    "delta_logstore_table": "lab_etl_delta_log",
+}
 #: Glue 5.0 worker types for Spark (glueetl) jobs.
 WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X")
 BUILTINS = ("workflow_name", "workflow_slug")
 
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DATABASE = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
+_DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _KMS_ALIAS = re.compile(r"^alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}$")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
@@ -239,6 +248,27 @@ class Workflow:
         return int(self.values["number_of_workers"])
 
     @property
+    def lock_table(self) -> str:
+        """The DynamoDB table of lab_etl's per-table write leases: one per warehouse, shared by its workflows."""
+        return str(self.values.get("lock_table", CONCURRENCY_PARAMETERS["lock_table"]))
+
+    @property
+    def create_lock_table(self) -> bool:
+        """Whether this workflow's stack creates the lock (or log store) table; exactly one stack per warehouse."""
+        return bool(self.values.get("create_lock_table", CONCURRENCY_PARAMETERS["create_lock_table"]))
+
+    @property
+    def delta_logstore_jar(self) -> str:
+        """``s3://<artifacts>/…/delta-storage-s3-dynamodb-<version>.jar``, or ``""``: Delta's own multi-writer log
+        store is then used instead of lab_etl's lease lock."""
+        return str(self.values.get("delta_logstore_jar", CONCURRENCY_PARAMETERS["delta_logstore_jar"])).strip()
+
+    @property
+    def delta_logstore_table(self) -> str:
+        """The DynamoDB table of Delta's ``S3DynamoDBLogStore`` (used only with :attr:`delta_logstore_jar`)."""
+        return str(self.values.get("delta_logstore_table", CONCURRENCY_PARAMETERS["delta_logstore_table"]))
+
+    @property
     def databases(self) -> tuple[str, ...]:
         """The Glue databases the jobs may read and write (parameter ``databases``, comma-separated)."""
         return tuple(part.strip() for part in str(self.values["databases"]).split(",") if part.strip())
@@ -346,6 +376,17 @@ class Workflow:
         for item in str(self.values["tags"]).split(","):
             if item.strip() and ("=" not in item or not _TAG_KEY.match(item.partition("=")[0].strip())):
                 raise ConfigError(f"{src}: tags: '{item.strip()}' is not key=value (write tags as k=v,k=v)")
+        for label, table in (("lock_table", self.lock_table), ("delta_logstore_table", self.delta_logstore_table)):
+            if not _DYNAMODB_TABLE.match(table):
+                raise ConfigError(
+                    f"{src}: {label} '{table}' is not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+                )
+        jar = self.delta_logstore_jar
+        if jar and not (jar.startswith(f"s3://{self.artifacts_bucket}/") and jar.endswith(".jar")):
+            raise ConfigError(
+                f"{src}: delta_logstore_jar '{jar}' must be a .jar in the artifacts bucket "
+                f"(s3://{self.artifacts_bucket}/jars/delta-storage-s3-dynamodb-3.3.0.jar), which the job role may read"
+            )
         for crawler in self.crawlers:
             if crawler.database not in self.databases:
                 raise ConfigError(
@@ -361,11 +402,13 @@ class Workflow:
         self.topological_order()
 
 
-#: DefaultArguments the renderer owns (Delta, catalog, wheel, logging); definitions may not set them.
+#: DefaultArguments the renderer owns (Delta and its log store jar, catalog, wheel, logging); definitions may
+#: not set them.
 RESERVED_ARGUMENTS = frozenset(
     {
         "--datalake-formats",
         "--conf",
+        "--extra-jars",
         "--additional-python-modules",
         "--enable-glue-datacatalog",
         "--job-language",

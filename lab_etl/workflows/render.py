@@ -8,7 +8,9 @@ same resources with boto3. So the template and the boto3 deployment cannot drift
 
 What gets made: a KMS key (+ alias), the landing bucket (SSE-KMS, EventBridge notifications on, TLS only)
 and the artifacts bucket (scripts, wheel, Glue temp), least-privilege IAM roles for the jobs, the crawlers and
-EventBridge, one Glue job per job (Glue 5.0, Delta), the Glue workflow, an EVENT start trigger with an
+EventBridge, the DynamoDB table that keeps concurrent writers of the shared warehouse apart (lab_etl's lease
+lock, or Delta's ``S3DynamoDBLogStore`` when its jar is given; see :func:`concurrency_conf`), one Glue job per job
+(Glue 5.0, Delta), the Glue workflow, an EVENT start trigger with an
 EventBatchingCondition, a CONDITIONAL trigger on SUCCEEDED per dependent node, optional crawlers, and the
 EventBridge rule (S3 ``Object Created`` under the landing prefix) targeting the workflow.
 
@@ -42,6 +44,8 @@ DELTA_CONF = (
     "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension"
     " --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog"
 )
+#: Delta's multi-writer S3 log store (``io.delta:delta-storage-s3-dynamodb``), used when its jar is provided.
+S3_DYNAMODB_LOG_STORE = "io.delta.storage.S3DynamoDBLogStore"
 ARN = "arn:${AWS::Partition}"
 ACCOUNT = "${AWS::Region}:${AWS::AccountId}"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:]+(?:\.[A-Za-z]+)?)\}")
@@ -52,6 +56,7 @@ LANDING_BUCKET, LANDING_POLICY = "LandingBucket", "LandingBucketPolicy"
 ARTIFACTS_BUCKET, ARTIFACTS_POLICY = "ArtifactsBucket", "ArtifactsBucketPolicy"
 JOB_ROLE, CRAWLER_ROLE, EVENTS_ROLE = "GlueJobRole", "GlueCrawlerRole", "EventsRole"
 WORKFLOW, START_TRIGGER, EVENT_RULE = "Workflow", "StartTrigger", "LandingRule"
+LOCK_TABLE, LOG_STORE_TABLE = "LockTable", "DeltaLogStoreTable"
 
 _KMS_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
@@ -159,20 +164,73 @@ def rule_name(workflow: Workflow) -> str:
     return f"{workflow.slug}-landing"
 
 
+def concurrency_conf(workflow: Workflow) -> str:
+    """The ``--conf`` pairs that keep concurrent writers of the shared warehouse apart (after :data:`DELTA_CONF`).
+
+    Without ``delta_logstore_jar``: lab_etl's DynamoDB lease lock on table ``lock_table``
+    (:mod:`lab_etl.lakehouse.locks`). With it: Delta's ``S3DynamoDBLogStore`` for ``s3://`` and ``s3a://`` paths,
+    its commits recorded in ``delta_logstore_table``; lab_etl then takes no lease.
+
+    Examples
+    --------
+    >>> from lab_etl.workflows.model import load_workflow
+    >>> concurrency_conf(load_workflow("plate_reader_assay"))
+    ' --conf spark.lab_etl.lock.table=lab_etl_delta_locks --conf spark.lab_etl.lock.region=${AWS::Region}'
+    """
+    if not workflow.delta_logstore_jar:
+        pairs = {"spark.lab_etl.lock.table": workflow.lock_table, "spark.lab_etl.lock.region": "${AWS::Region}"}
+    else:
+        pairs = {
+            "spark.delta.logStore.s3.impl": S3_DYNAMODB_LOG_STORE,
+            "spark.delta.logStore.s3a.impl": S3_DYNAMODB_LOG_STORE,
+            f"spark.{S3_DYNAMODB_LOG_STORE}.ddb.tableName": workflow.delta_logstore_table,
+            f"spark.{S3_DYNAMODB_LOG_STORE}.ddb.region": "${AWS::Region}",
+        }
+    return "".join(f" --conf {key}={value}" for key, value in pairs.items())
+
+
 def job_default_arguments(workflow: Workflow, job: Job, wheel_name: str) -> dict[str, str]:
-    """Glue ``DefaultArguments``: Delta, the Data Catalog, the lab_etl wheel, logging, then the job's own."""
+    """Glue ``DefaultArguments``: Delta (and how concurrent writers are kept apart), the Data Catalog, the lab_etl
+    wheel, logging, then the job's own."""
     artifacts = workflow.artifacts_bucket
-    return {
+    arguments = {
         "--job-language": "python",
         "--datalake-formats": "delta",
-        "--conf": DELTA_CONF,
+        "--conf": DELTA_CONF + concurrency_conf(workflow),
         "--enable-glue-datacatalog": "true",
         "--additional-python-modules": f"s3://{artifacts}/{wheel_key(wheel_name)}",
         "--TempDir": f"s3://{artifacts}/tmp/",
         "--enable-continuous-cloudwatch-log": "true",
         "--job-bookmark-option": "job-bookmark-disable",
-        **job.arguments,
     }
+    if workflow.delta_logstore_jar:
+        arguments["--extra-jars"] = workflow.delta_logstore_jar
+    return {**arguments, **job.arguments}
+
+
+def lock_table_resource(workflow: Workflow, tag_list: list[dict[str, str]]) -> Resource:
+    """The DynamoDB table guarding concurrent writers: on-demand billing, TTL (DynamoDB encrypts every table at
+    rest; the items hold table paths and lock owners, no lab data).
+
+    Without ``delta_logstore_jar`` it is lab_etl's lease table (key ``lock_key``, TTL ``ttl_epoch_s``); with it
+    Delta's log store table (key ``tablePath`` + ``fileName``, TTL ``expireTime``, as Delta's docs ask).
+    """
+    if workflow.delta_logstore_jar:
+        name, keys, ttl = workflow.delta_logstore_table, [("tablePath", "HASH"), ("fileName", "RANGE")], "expireTime"
+    else:
+        name, keys, ttl = workflow.lock_table, [("lock_key", "HASH")], "ttl_epoch_s"
+    return Resource(
+        LOG_STORE_TABLE if workflow.delta_logstore_jar else LOCK_TABLE,
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"} for key, _ in keys],
+            "KeySchema": [{"AttributeName": key, "KeyType": kind} for key, kind in keys],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": ttl, "Enabled": True},
+            "Tags": tag_list,
+        },
+    )
 
 
 def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Resource]:
@@ -210,6 +268,8 @@ def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Re
         Resource(ARTIFACTS_BUCKET, "AWS::S3::Bucket", _bucket_properties(artifacts, tag_list, eventbridge=False)),
         Resource(ARTIFACTS_POLICY, "AWS::S3::BucketPolicy", _tls_only_policy(artifacts), (ARTIFACTS_BUCKET,)),
     ]
+    if workflow.create_lock_table:
+        resources.append(lock_table_resource(workflow, tag_list))
     names = role_names(workflow)
     resources.append(
         _role(JOB_ROLE, names[JOB_ROLE], "glue.amazonaws.com", "glue-job", _job_policy(workflow), tag_list)
@@ -389,7 +449,7 @@ def render_cloudformation(workflow: Workflow, wheel_name: str | None = None) -> 
     >>> from lab_etl.workflows.model import load_workflow
     >>> template = render_cloudformation(load_workflow("plate_reader_assay"))
     >>> sorted({r["Type"] for r in template["Resources"].values()})[:2]
-    ['AWS::Events::Rule', 'AWS::Glue::Crawler']
+    ['AWS::DynamoDB::Table', 'AWS::Events::Rule']
     """
     resources: dict[str, Any] = {}
     for resource in plan_resources(workflow, wheel_name):
@@ -562,8 +622,10 @@ def _job_policy(workflow: Workflow) -> dict[str, Any]:
                 "Sid": "ReadScriptsAndWheel",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
-                "Resource": [f"{s3}{artifacts}/jobs/*", f"{s3}{artifacts}/wheels/*"],
+                "Resource": [f"{s3}{artifacts}/jobs/*", f"{s3}{artifacts}/wheels/*"]
+                + ([f"{s3}{workflow.delta_logstore_jar.removeprefix('s3://')}"] if workflow.delta_logstore_jar else []),
             },
+            _concurrency_statement(workflow),
             {
                 "Sid": "GlueTempDir",
                 "Effect": "Allow",
@@ -607,6 +669,23 @@ def _job_policy(workflow: Workflow) -> dict[str, Any]:
                 "Resource": [f"{ARN}:logs:{ACCOUNT}:log-group:/aws-glue/*"],
             },
         ],
+    }
+
+
+def _concurrency_statement(workflow: Workflow) -> dict[str, Any]:
+    """The job role's DynamoDB rights on the one table that keeps writers apart, and no more: the lease lock
+    reads, puts (conditionally), renews and deletes its items; Delta's log store also queries by table path."""
+    if workflow.delta_logstore_jar:
+        sid, table = "DeltaLogStoreTable", workflow.delta_logstore_table
+        actions = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+    else:
+        sid, table = "WriteLockTable", workflow.lock_table
+        actions = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [f"{ARN}:dynamodb:{ACCOUNT}:table/{table}"],
     }
 
 

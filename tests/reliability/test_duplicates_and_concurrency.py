@@ -95,7 +95,7 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
     attempts: list[tuple[str, str]] = []  # (table, "ok" or the exception class)
     retry = delta._with_conflict_retry
 
-    def recording_retry(action: Callable[[], None], contract: Any) -> None:
+    def recording_retry(session: Any, action: Callable[[], None], contract: Any) -> Any:
         def recorded() -> None:
             try:
                 action()
@@ -104,11 +104,10 @@ def test_two_ingests_at_once_on_overlapping_landings(lakehouse, tmp_path: Path, 
                 raise
             attempts.append((contract.table, "ok"))
 
-        retry(recorded, contract)
+        return retry(session, recorded, contract)
 
     monkeypatch.setattr(pipeline, "classify", classify_then_wait)
     monkeypatch.setattr(delta, "_with_conflict_retry", recording_retry)
-    monkeypatch.setattr(delta.time, "sleep", lambda seconds: None)
 
     summaries: dict[str, IngestSummary] = {}
     errors: list[BaseException] = []

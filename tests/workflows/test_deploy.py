@@ -25,6 +25,8 @@ def fresh(base: str, **overrides: str) -> Workflow:
     definition = load_definition(find_workflow(base))
     document = copy.deepcopy(definition.document)
     document["name"] = f"{base[:20]}_{uuid.uuid4().hex[:8]}"
+    # the lock table belongs to the warehouse and is shared by its workflows: give each test its own
+    overrides = {"lock_table": f"locks_{document['name']}", **overrides}
     return parse_definition(document, definition.source).resolve(overrides)
 
 
@@ -140,7 +142,12 @@ def test_changed_parameters_update_in_place(
 
     monkeypatch.setattr(deploy_module, "aws_client", recording_client)
     changed = parse_definition(workflow_document(workflow), workflow.source).resolve(
-        {"batch_window_s": "600", "instrument_vendor": "tecan", "databases": "lab_bronze,lab_silver,lab_gold,lab_qc"}
+        {
+            "batch_window_s": "600",
+            "instrument_vendor": "tecan",
+            "databases": "lab_bronze,lab_silver,lab_gold,lab_qc",
+            "lock_table": workflow.lock_table,
+        }
     )
     (jobs_dir / "build_gold.py").write_text('"""A new version of the gold job."""\n')
     report = deploy(changed, endpoint_url=moto_server, region="us-east-1", jobs_dir=jobs_dir, wheel_path=wheel_path)
