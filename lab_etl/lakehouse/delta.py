@@ -53,6 +53,13 @@ def is_delta_folder(spark: SparkSession, location: str) -> bool:
     return bool(log_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(log_path))  # type: ignore[attr-defined]
 
 
+def create_if_missing(spark: SparkSession, contract: TableContract) -> None:
+    """Create the contract's table, empty, when its Delta folder does not exist yet (one file-system check when it
+    does: the table is not registered, so a command that does not use it pays nothing more)."""
+    if not table_exists(spark, contract) and not is_delta_folder(spark, table_location(spark, contract)):
+        ensure_table(spark, contract)
+
+
 def ensure_table(spark: SparkSession, contract: TableContract) -> str:
     """The contract's table by name, registered from its Delta folder when the session does not know it yet, else
     created empty from the contract under the table's write lock; returns its qualified name.

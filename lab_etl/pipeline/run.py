@@ -162,6 +162,8 @@ def run_pipeline(
             plates["reference"] = silver.reference_plates
         _record_plates(spark, run_id, plates)
         _write_run_row(spark, summary, started)
+        # the quarantine exists from the first run on, so that asking it what was refused never fails
+        delta.create_if_missing(spark, contract("quarantine"))
 
     result = PipelineResult(run_id=run_id, ingest=summary, profile=profile)
     for folder in SIDE_FOLDERS:
@@ -321,6 +323,7 @@ def step_ingest(
     _record_plates(spark, run_id, {"ingest": bronze.plates})
     summary = _summary(run_id, landing, listed, new, outcomes, bronze.readings_written)
     _write_run_row(spark, summary, started)
+    delta.create_if_missing(spark, contract("quarantine"))
     return summary
 
 
