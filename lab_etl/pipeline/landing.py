@@ -131,7 +131,7 @@ class Routing:
 
 
 def parse_routing(text: str, source: str, instruments: Collection[str], *, root: str = "") -> Routing:
-    """Validate a routing file's text (see the module docstring) into a :class:`Routing`.
+    r"""Validate a routing file's text (see the module docstring) into a :class:`Routing`.
 
     Raises
     ------
