@@ -402,7 +402,7 @@ def copy_to_temporary(chunks: Iterator[bytes], name: str, digest: Any = None) ->
             for chunk in chunks:
                 if digest is not None:
                     digest.update(chunk)
-                if len(chunk) <= len(zeros) and memoryview(zeros)[: len(chunk)] == chunk:
+                if len(chunk) <= len(zeros) and chunk == zeros[: len(chunk)]:  # a full-length slice is no copy
                     handle.seek(len(chunk), 1)
                 else:
                     handle.write(chunk)

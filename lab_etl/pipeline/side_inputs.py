@@ -110,11 +110,33 @@ def read_reference_file(data: bytes | Path, path: str, default_release: str | No
             copy.write(data)
             copy.flush()
             return list(chem.read_chembl_sqlite(copy.name, release))
+    if isinstance(data, Path) and not lowered.endswith((".db", ".sqlite", ".sqlite3")):
+        _check_text_head(data, path)
     if "chemreps" in lowered:
         return list(chem.read_chemreps(data, release, name=path))
     if lowered.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
         return list(chem.read_chembl_csv(data, release, path))
     raise ParseError("not a ChEMBL download: expected chemreps .txt(.gz), a SQLite .db or a .csv extract", path)
+
+
+#: a ChEMBL text download's header line is short: a large file with no line end this early is not one
+TEXT_HEAD_BYTES = 1024 * 1024
+
+
+def _check_text_head(local: Path, path: str) -> None:
+    """Refuse a large file whose first :data:`TEXT_HEAD_BYTES` (gunzipped) hold no line end: the line-by-line
+    readers would otherwise hold one enormous "line" in memory."""
+    import gzip
+
+    with local.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    try:
+        with gzip.open(local, "rb") if gzipped else local.open("rb") as stream:
+            head = stream.read(TEXT_HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise ParseError(f"cannot read the file ({exc}); the download may be damaged, fetch it again", path) from None
+    if b"\n" not in head and len(head) == TEXT_HEAD_BYTES:
+        raise ParseError(f"no line end in the first {TEXT_HEAD_BYTES} bytes: not a ChEMBL text download", path)
 
 
 # ----------------------------------------------------------------------------------- reading a run's side files
