@@ -135,13 +135,13 @@ def test_one_run_ingests_a_mixed_lab_landing(lakehouse, lab_landing: Path, data_
     for source, target, vendor in LAB:
         direct = parse_bytes((data_dir / source).read_bytes(), target.rsplit("/", 1)[-1], vendor=vendor)
         rows = readings.where(F.col("source_file").endswith("/" + target)).collect()
-        assert log[target].parser == direct.parser and log[target].rows == len(direct) == len(rows), target
+        assert log[target].vendor == direct.parser and log[target].rows == len(direct) == len(rows), target
         assert {r.parser for r in rows} == {direct.parser}
         assert Counter((r.plate_id, r.well, r.measurement, r.channel, r.read_index, r.value) for r in rows) == Counter(
             (d.plate_id, d.well, d.measurement, d.channel, d.read_index, d.value) for d in direct.readings
         ), target
-    assert log["qpcr/quantstudio-7/run01.txt"].parser == "allotropy:appbio_quantstudio"
-    assert log["qpcr/cfx-1/example01.csv"].parser == "allotropy:cfxmaestro"
+    assert log["qpcr/quantstudio-7/run01.txt"].vendor == "allotropy:appbio_quantstudio"
+    assert log["qpcr/cfx-1/example01.csv"].vendor == "allotropy:cfxmaestro"
 
     # The HPLC export reaches allotropy's Chromeleon reader through the route (not "no instrument parser
     # recognises"); its injections sit at autosampler positions (P1:A1), not plate wells, and lab_etl's readings
