@@ -100,7 +100,9 @@ def flatten_asm(asm: dict[str, Any], name: str, vendor: str) -> Iterator[Reading
             if not location:
                 continue
             plate_id = str(sample.get("well plate identifier") or stem)
-            fmt = formats[plate_id]
+            fmt = formats.get(plate_id)
+            if fmt is None:  # no location of this plate is a well (an HPLC vial position such as P1:A1)
+                continue
             try:
                 parse_well(str(location), fmt)
             except ParseError:

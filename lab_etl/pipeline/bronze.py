@@ -25,7 +25,7 @@ from lab_etl.contracts import contract
 from lab_etl.errors import ConfigError
 from lab_etl.lakehouse import delta
 from lab_etl.pipeline.ingest_log import FileOutcome
-from lab_etl.pipeline.landing import EMPTY_SHA256, LandingFile
+from lab_etl.pipeline.landing import EMPTY_SHA256, LandingFile, Routing
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -69,11 +69,18 @@ class ParsedFiles:
 
 
 def parse_new_files(
-    spark: SparkSession, entries: list[LandingFile], *, vendor: str | None = None, engine: str = "auto"
+    spark: SparkSession,
+    entries: list[LandingFile],
+    *,
+    vendor: str | None = None,
+    engine: str = "auto",
+    routing: Routing | None = None,
 ) -> ParsedFiles:
     """Read, hash and parse the new instrument files ``entries`` in one Spark pass; nothing is written yet.
 
-    Empty files get the empty digest and a quarantine outcome without being read (Spark's file source skips them).
+    Each file's instrument is the one the landing's ``routing`` names for its path, else ``vendor`` (one for the
+    whole run), else detected from its content. Empty files get the empty digest and a quarantine outcome without
+    being read (Spark's file source skips them).
     """
     from pyspark.sql import functions as F
 
@@ -85,7 +92,7 @@ def parse_new_files(
     if not non_empty:
         return parsed
     files = spark.read.format("binaryFile").load(non_empty).select("path", "content")
-    parsed.frame = _parse_files(files, vendor, engine).persist()
+    parsed.frame = _parse_files(files, vendor, engine, routing).persist()
     rows = (
         parsed.frame.where(F.col("row_kind") == "file")
         .select("source_file", "source_sha256", "status", "reason", "rows", "parser", "engine", "plates")
@@ -199,8 +206,12 @@ def _quarantine_frame(
     return quarantine
 
 
-def _parse_files(files: DataFrame, vendor: str | None, engine: str) -> DataFrame:
-    """One output row per reading plus one ``file`` row per input file with its digest, status and plates."""
+def _parse_files(files: DataFrame, vendor: str | None, engine: str, routing: Routing | None = None) -> DataFrame:
+    """One output row per reading plus one ``file`` row per input file with its digest, status and plates.
+
+    ``routing`` (a few patterns, not a row per file) travels in the task's closure and names each path's
+    instrument there; unrouted paths fall back to ``vendor``.
+    """
     from pyspark.sql.types import StructField, StructType, _parse_datatype_string
 
     reading_fields = [f for f in contract(READINGS).spark_schema().fields if f.name != "run_id"]
@@ -224,8 +235,9 @@ def _parse_files(files: DataFrame, vendor: str | None, engine: str) -> DataFrame
             ):
                 data = content or b""
                 digest = sha256_hex(data)  # once per file: the parser is handed it
+                file_vendor = (routing.vendor_for(path) if routing else None) or vendor
                 try:
-                    parsed = parse_bytes(data, path, vendor=vendor, engine=engine, sha256=digest)
+                    parsed = parse_bytes(data, path, vendor=file_vendor, engine=engine, sha256=digest)
                 except ParseError as exc:
                     yield _file_batch(arrow_schema, path, digest, "quarantined", exc.reason, 0, None, None, "", data)
                     continue

@@ -128,7 +128,7 @@ def run_pipeline(
     side_entries = {folder: [e for e in listing.side[folder] if e.path in new] for folder in SIDE_FOLDERS}
 
     with console.status("reading instrument files"), profile.step("bronze: read and parse"):
-        parsed = parse_new_files(spark, instruments, vendor=vendor, engine=engine)
+        parsed = parse_new_files(spark, instruments, vendor=vendor, engine=engine, routing=listing.routing)
     with console.status("reading ELN exports, layouts and the ChEMBL reference"), profile.step("side inputs: read"):
         run = _classify_run(spark, listing, instruments, parsed.digests, side_entries, run_id)
     with console.status("writing bronze"), profile.step("bronze: write"):
@@ -166,6 +166,7 @@ def run_pipeline(
         delta.create_if_missing(spark, contract("quarantine"))
 
     result = PipelineResult(run_id=run_id, ingest=summary, profile=profile)
+    result.notes += [("routing", line) for line in listing.routing_lines()]
     for folder in SIDE_FOLDERS:
         result.notes += [(folder, line) for line in side.lines.get(folder, [])]
     result.notes += [("silver", line) for line in silver.lines] + [("gold", line) for line in gold.lines]
@@ -196,27 +197,29 @@ def _classify_run(
     """Read the new side files, look every new digest up in the ingest log once, and classify instrument files
     first, then each side folder, as duplicates or files to read; then read the side files to read."""
     files = read_side_files(spark, [e for folder in SIDE_FOLDERS for e in side_entries[folder]])
-    side_digests = {path: side.sha256 for path, side in files.items()}
-    known = known_digests(spark, set(digests.values()) | set(side_digests.values()))
-    seen: dict[str, str] = {}
-    duplicates, to_read = classify(instruments, digests, known, seen)
-    now = datetime.now(UTC)
-    batches = {}
-    for folder in SIDE_FOLDERS:
-        entries = side_entries[folder]
-        side_duplicates, side_to_read = classify(entries, side_digests, known, seen)
-        batches[folder] = parse_side_files(
-            KINDS[folder],
-            entries,
-            files,
-            side_to_read,
-            side_duplicates,
-            reader_for(folder),
-            run_id,
-            now,
-            len(listing.side[folder]),
-        )
-    landing_area.discard(list(files.values()))
+    try:
+        side_digests = {path: side.sha256 for path, side in files.items()}
+        known = known_digests(spark, set(digests.values()) | set(side_digests.values()))
+        seen: dict[str, str] = {}
+        duplicates, to_read = classify(instruments, digests, known, seen)
+        now = datetime.now(UTC)
+        batches = {}
+        for folder in SIDE_FOLDERS:
+            entries = side_entries[folder]
+            side_duplicates, side_to_read = classify(entries, side_digests, known, seen)
+            batches[folder] = parse_side_files(
+                KINDS[folder],
+                entries,
+                files,
+                side_to_read,
+                side_duplicates,
+                reader_for(folder),
+                run_id,
+                now,
+                len(listing.side[folder]),
+            )
+    finally:
+        landing_area.discard(list(files.values()))
     return _Classified(
         to_read,
         {path: FileOutcome("duplicate", reason, None, 0, None) for path, reason in duplicates.items()},
@@ -309,9 +312,10 @@ def step_ingest(
 ) -> IngestSummary:
     """Glue job ``ingest_instruments``: instrument files -> bronze; hands its plates to silver."""
     started = datetime.now(UTC)
-    listed = landing_area.list_files(spark, landing, exclude=SIDE_FOLDERS)
+    listing = landing_area.list_run(spark, landing)
+    listed = listing.instruments
     new = unlogged(spark, listed)
-    parsed = parse_new_files(spark, new, vendor=vendor, engine=engine)
+    parsed = parse_new_files(spark, new, vendor=vendor, engine=engine, routing=listing.routing)
     known = known_digests(spark, set(parsed.digests.values()))
     duplicates, to_read = classify(new, parsed.digests, known)
     now = datetime.now(UTC)
@@ -341,14 +345,16 @@ def _side_step(
     known = known_digests(spark, set(digests.values()))
     seen: dict[str, str] = {}
     now = datetime.now(UTC)
-    for folder in folders:
-        entries = [e for e in listed[folder] if e.path in new]
-        duplicates, to_read = classify(entries, digests, known, seen)
-        read = reader_for(folder, default_release=default_release)
-        batches[folder] = parse_side_files(
-            KINDS[folder], entries, files, to_read, duplicates, read, run_id, now, len(listed[folder])
-        )
-    landing_area.discard(list(files.values()))
+    try:
+        for folder in folders:
+            entries = [e for e in listed[folder] if e.path in new]
+            duplicates, to_read = classify(entries, digests, known, seen)
+            read = reader_for(folder, default_release=default_release)
+            batches[folder] = parse_side_files(
+                KINDS[folder], entries, files, to_read, duplicates, read, run_id, now, len(listed[folder])
+            )
+    finally:
+        landing_area.discard(list(files.values()))
     quarantine = [row for batch in batches.values() for row in batch.quarantine_rows]
     if quarantine:
         frame = spark.createDataFrame(quarantine, contract("quarantine").spark_schema())

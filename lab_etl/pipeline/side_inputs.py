@@ -28,7 +28,7 @@ from lab_etl.errors import LabEtlError, ParseError
 from lab_etl.lakehouse import delta
 from lab_etl.lakehouse.frames import records_frame
 from lab_etl.pipeline.ingest_log import FileOutcome
-from lab_etl.pipeline.landing import LandingFile, SideFile, local_path, read_side_file
+from lab_etl.pipeline.landing import QUARANTINE_CONTENT_BYTES, LandingFile, SideFile, local_path, read_side_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,8 +92,9 @@ _RELEASE = re.compile(r"chembl_?(\d+)", re.IGNORECASE)
 
 
 def read_reference_file(data: bytes | Path, path: str, default_release: str | None = None) -> list[CompoundRecord]:
-    """ChEMBL compounds from a download or extract (bytes, or a local copy of a large file); the release comes from
-    the file name (``chembl_27_...``), else from ``default_release``."""
+    """ChEMBL compounds from a download or extract (bytes, or a local file for a large one: SQLite is opened in
+    place, chemreps and CSV files are streamed line by line); the release comes from the file name
+    (``chembl_27_...``), else from ``default_release``."""
     from lab_etl import chem
 
     name = PurePosixPath(path).name
@@ -109,20 +110,51 @@ def read_reference_file(data: bytes | Path, path: str, default_release: str | No
             copy.write(data)
             copy.flush()
             return list(chem.read_chembl_sqlite(copy.name, release))
-    content = data.read_bytes() if isinstance(data, Path) else data
+    if isinstance(data, Path) and not lowered.endswith((".db", ".sqlite", ".sqlite3")):
+        _check_text_head(data, path)
     if "chemreps" in lowered:
-        return list(chem.read_chemreps(content, release, name=path))
+        return list(chem.read_chemreps(data, release, name=path))
     if lowered.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
-        return list(chem.read_chembl_csv(content, release, path))
+        return list(chem.read_chembl_csv(data, release, path))
     raise ParseError("not a ChEMBL download: expected chemreps .txt(.gz), a SQLite .db or a .csv extract", path)
+
+
+#: a ChEMBL text download's header line is short: a large file with no line end this early is not one
+TEXT_HEAD_BYTES = 1024 * 1024
+
+
+def _check_text_head(local: Path, path: str) -> None:
+    """Refuse a large file whose first :data:`TEXT_HEAD_BYTES` (gunzipped) hold no line end: the line-by-line
+    readers would otherwise hold one enormous "line" in memory."""
+    import gzip
+
+    with local.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    try:
+        with gzip.open(local, "rb") if gzipped else local.open("rb") as stream:
+            head = stream.read(TEXT_HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise ParseError(f"cannot read the file ({exc}); the download may be damaged, fetch it again", path) from None
+    if b"\n" not in head and len(head) == TEXT_HEAD_BYTES:
+        raise ParseError(f"no line end in the first {TEXT_HEAD_BYTES} bytes: not a ChEMBL text download", path)
 
 
 # ----------------------------------------------------------------------------------- reading a run's side files
 
 
 def read_side_files(spark: SparkSession, entries: list[LandingFile]) -> dict[str, SideFile]:
-    """The content and digest of each new side file, read once on the driver."""
-    return {entry.path: read_side_file(spark, entry) for entry in entries}
+    """The content and digest of each new side file, read once on the driver (large ones as local files: the
+    caller removes the temporary copies with :func:`lab_etl.pipeline.landing.discard`, also on failure)."""
+    from lab_etl.pipeline.landing import discard
+
+    files: dict[str, SideFile] = {}
+    try:
+        for entry in entries:
+            files[entry.path] = read_side_file(spark, entry)
+    except BaseException:
+        discard(list(files.values()))
+        raise
+    return files
 
 
 @dataclass
@@ -160,10 +192,15 @@ def parse_side_files(
             batch.outcomes[path] = FileOutcome("parsed", None, kind, 0, None)
         except LabEtlError as exc:
             reason = str(exc)
+            content = side.head(QUARANTINE_CONTENT_BYTES)
+            if len(content) < side.entry.size_bytes:
+                reason += (
+                    f" (the file is {side.entry.size_bytes} bytes: the quarantine keeps its first {len(content)}; "
+                    "the whole file stays in the landing)"
+                )
             batch.outcomes[path] = FileOutcome("quarantined", reason, kind, 0, None)
-            content = side.read_bytes()
-            name = path.rsplit("/", 1)[-1]
-            batch.quarantine_rows.append((side.sha256, path, name, len(content), reason, content, run_id, now))
+            row = (side.sha256, path, side.name, side.entry.size_bytes, reason, content, run_id, now)
+            batch.quarantine_rows.append(row)
     for path, reason in duplicates.items():
         batch.outcomes[path] = FileOutcome("duplicate", reason, None, 0, None)
     return batch
@@ -177,7 +214,7 @@ def reader_for(folder: str, *, default_release: str | None = None) -> Callable[[
         return lambda side: read_layout_file(side.read_bytes(), side.entry.path)
     if folder == "reference":
         read = partial(read_reference_file, default_release=default_release)
-        return lambda side: read(side.local_copy or side.read_bytes(), side.entry.path)
+        return lambda side: read(side.local_file or side.read_bytes(), side.entry.path)
     raise ValueError(folder)
 
 
