@@ -14,6 +14,7 @@ import csv
 import math
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
 
 #: Date/time spellings instrument software writes, tried in this order by :func:`parse_datetime`.
@@ -134,10 +135,8 @@ def parse_datetime(text: str, formats: Iterable[str] = DATE_FORMATS) -> datetime
     text = " ".join(text.split())
     if not text:
         return None
-    try:
+    with suppress(ValueError):
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     for date_format in formats:
         try:
             return datetime.strptime(text, date_format)
@@ -164,10 +163,8 @@ def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | N
     text = text.strip()
     if not text:
         return None
-    try:
+    with suppress(ValueError):
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     match = _DATE_RE.match(text)
     if not match:
         return None
