@@ -779,7 +779,6 @@ class AgilentGen5Parser(InstrumentParser):
     display_name = "Agilent Gen5 (text export)"
     vendor = VENDOR
     extensions = ("txt",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = head.lstrip("\ufeff").splitlines()[:12]

@@ -47,7 +47,6 @@ class AgilentGen5CsvParser(InstrumentParser):
     display_name = "Agilent Gen5 (CSV export)"
     vendor = VENDOR
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = head.lstrip("\ufeff").splitlines()[:12]

@@ -27,11 +27,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import InstrumentParser, Reading, ValueColumn, decode_text, default_plate_id, parse_value
 from lab_etl.parsers.utils import DELIMITERS, parse_timestamp, snake_case
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
@@ -57,16 +56,6 @@ _MEASUREMENT_NAMES = {"s/n": "signal_to_noise", "rt": "rt", "ret. time": "rt"}
 _UNITS = {"rt": "min", "fwhm": "min", "width": "min"}
 _POSITION_RE = re.compile(r"^\s*([A-Za-z]*\d+[A-Za-z]?)\s*-\s*([A-Za-z]{1,2})\s*-?\s*(\d{1,2})\s*$")
 _SLASH_DATE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}")
-
-
-@dataclass(frozen=True, slots=True)
-class ResultColumn:
-    """One numeric result column: which compound (channel) and which field (measurement)."""
-
-    index: int
-    measurement: str
-    channel: str
-    unit: str | None
 
 
 def _delimiter(first_line: str) -> str | None:
@@ -104,7 +93,6 @@ class AgilentMassHunterParser(InstrumentParser):
     display_name = "Agilent MassHunter Quantitative Analysis (CSV)"
     vendor = "Agilent"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = head.lstrip("\ufeff").splitlines()[:2]
@@ -194,19 +182,13 @@ class AgilentMassHunterParser(InstrumentParser):
             well = well_name(row_index, column_index)
             plate_format = formats[plate_id]
             for column in columns:
-                value, flag, raw = parse_value(row[column.index], decimal_comma=True)
-                yield Reading(
+                yield column.reading(
+                    row,
                     plate_id=plate_id,
                     well=well,
                     row_index=row_index,
                     column_index=column_index,
                     plate_format=plate_format,
-                    measurement=column.measurement,
-                    value=value,
-                    raw_value=raw,
-                    channel=column.channel,
-                    unit=column.unit,
-                    flag=flag,
                     read_index=read_index,
                     sample_name=sample,
                     vendor="Agilent",
@@ -235,9 +217,9 @@ class AgilentMassHunterParser(InstrumentParser):
 
     def _result_columns(
         self, groups: Sequence[str], fields: Sequence[str], rows: Sequence[Sequence[str]]
-    ) -> list[ResultColumn]:
+    ) -> list[ValueColumn]:
         spans = self._groups(groups, len(fields))
-        columns: list[ResultColumn] = []
+        columns: list[ValueColumn] = []
         seen: set[tuple[str, str]] = set()
         compound = ""
         for index, (group, field) in enumerate(zip(spans, fields, strict=True)):
@@ -261,7 +243,7 @@ class AgilentMassHunterParser(InstrumentParser):
                 unique = f"{channel} #{suffix}"
                 suffix += 1
             seen.add((measurement, unique))
-            columns.append(ResultColumn(index, measurement, unique, _UNITS.get(measurement)))
+            columns.append(ValueColumn(index, measurement, unique, _UNITS.get(measurement)))
         return columns
 
 

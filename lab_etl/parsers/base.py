@@ -114,6 +114,39 @@ def make_reading(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ValueColumn:
+    """One numeric column of a table with a row per well, and the measurement its cells become.
+
+    Examples
+    --------
+    >>> column = ValueColumn(2, "area", "caffeine", None)
+    >>> column.reading(["S1", "A1", "1,5"], plate_id="p", well="A01", row_index=1, column_index=1, plate_format=96)
+    ... # doctest: +ELLIPSIS
+    Reading(plate_id='p', well='A01', row_index=1, column_index=1, plate_format=96, measurement='area', value=1.5, ...)
+    """
+
+    index: int
+    measurement: str
+    channel: str
+    unit: str | None
+
+    def reading(self, row: Sequence[str], **fields: Any) -> Reading:
+        """The reading of this column's cell in ``row`` (a decimal comma read as a point); ``fields`` give where the
+        row's well is (``plate_id``, ``well``, ``row_index``, ``column_index``, ``plate_format``) and any other
+        :class:`Reading` field the row sets."""
+        value, flag, raw = parse_value(row[self.index], decimal_comma=True)
+        return Reading(
+            measurement=self.measurement,
+            channel=self.channel,
+            unit=self.unit,
+            value=value,
+            raw_value=raw,
+            flag=flag,
+            **fields,
+        )
+
+
 @lru_cache(maxsize=4096)
 def _canonical_well(well: str, plate_format: int | None) -> tuple[int, int, str]:
     """Row, column and canonical name of a well spelling (cached: a file names the same wells again and again)."""
@@ -721,6 +754,9 @@ class ParserInfo:
 
 class InstrumentParser(ABC):
     """One vendor file family. Subclasses set the class attributes and implement both methods.
+
+    ``version`` starts at ``"1"`` (the default); a parser whose readings change for the same file sets a higher one,
+    which the registry stamps into every reading's ``parser_version``.
 
     ``sniff`` sees the decoded head of the file (see :func:`head_text`), not raw bytes, so that BOMs,
     UTF-16 and workbooks are handled once for every vendor. ``parse`` sees the whole file.

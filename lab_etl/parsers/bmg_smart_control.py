@@ -111,7 +111,6 @@ class BmgSmartControlParser(InstrumentParser):
     display_name = "BMG LABTECH SMART Control"
     vendor = "BMG LABTECH"
     extensions = ("xlsx",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:

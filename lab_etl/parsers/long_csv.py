@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import InstrumentParser, Reading, ValueColumn, decode_text, default_plate_id, parse_value
 from lab_etl.parsers.utils import parse_timestamp, snake_case, sniff_delimiter
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
@@ -63,16 +62,6 @@ INDEX_HEADERS = ("row", "column", "col", "index", "#", "no", "no.", "row index",
 _DELIMITERS = ("\t", ";", ",")
 #: headers that mark a qPCR results table (Bio-Rad CFX, QuantStudio), which a dedicated parser reads
 FOREIGN_HEADERS = frozenset({"cq", "ct", "cq mean", "ct mean", "fluor", "reporter", "quencher", "target name"})
-
-
-@dataclass(frozen=True, slots=True)
-class ValueColumn:
-    """One numeric column of the table and the measurement it becomes."""
-
-    index: int
-    measurement: str
-    channel: str
-    unit: str | None
 
 
 def _normal(header: str) -> str:
@@ -129,7 +118,6 @@ class LongCsvParser(InstrumentParser):
     display_name = "Generic long well/value CSV"
     vendor = "Generic"
     extensions = ("csv", "txt", "tsv")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = [line for line in head.splitlines()[:12] if line.strip()]
@@ -246,19 +234,13 @@ class LongCsvParser(InstrumentParser):
             sample = (row[sample_index].strip() or None) if sample_index is not None else None
             read_at: datetime | None = parse_timestamp(row[time_index]) if time_index is not None else None
             for column in columns:
-                value, flag, raw = parse_value(row[column.index], decimal_comma=True)
-                yield Reading(
+                yield column.reading(
+                    row,
                     plate_id=plate_id,
                     well=well,
                     row_index=row_index,
                     column_index=column_index,
                     plate_format=plate_format,
-                    measurement=column.measurement,
-                    value=value,
-                    raw_value=raw,
-                    channel=column.channel,
-                    unit=column.unit,
-                    flag=flag,
                     sample_name=sample,
                     read_at=read_at,
                 )

@@ -120,7 +120,6 @@ class SoftMaxProParser(InstrumentParser):
     display_name = "Molecular Devices SoftMax Pro"
     vendor = VENDOR
     extensions = (".txt",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         for line in head.lstrip("\ufeff").splitlines():

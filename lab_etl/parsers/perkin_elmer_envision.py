@@ -112,7 +112,6 @@ class PerkinElmerEnvisionParser(InstrumentParser):
     display_name = "PerkinElmer EnVision"
     vendor = "PerkinElmer"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = head.lstrip("\ufeff").splitlines()[:40]

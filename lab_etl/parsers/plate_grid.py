@@ -317,7 +317,6 @@ class PlateGridParser(InstrumentParser):
     display_name = "Generic plate-grid CSV"
     vendor = "Generic"
     extensions = ("csv", "txt", "tsv")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lowered = head[:4096].lower()

@@ -67,7 +67,6 @@ class RevvityKaleidoParser(InstrumentParser):
     display_name = "Revvity Kaleido"
     vendor = "Revvity"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if (

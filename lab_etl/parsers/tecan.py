@@ -153,7 +153,6 @@ class TecanParser(InstrumentParser):
     display_name = "Tecan Magellan / i-control / Spark"
     vendor = "Tecan"
     extensions = ("xlsx", "csv", "txt")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:

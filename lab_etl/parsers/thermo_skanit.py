@@ -115,7 +115,6 @@ class ThermoSkanItParser(InstrumentParser):
     display_name = "Thermo Fisher Scientific SkanIt"
     vendor = "Thermo Fisher Scientific"
     extensions = ("xlsx",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:
