@@ -741,6 +741,22 @@ def head_text(data: bytes, source: str = "") -> str:
         return ""
 
 
+class LinePass:
+    """One pass over the lines of one text file, for parsers that walk a file line by line.
+
+    Holds the file's name (``source``, for errors), the plate id its name gives (``stem``), its ``lines``, whether
+    it was cut off mid-line (``truncated``: the last line has no line end, so a short last row is a cut, not a
+    layout) and the keys of the readings made so far (``seen``, to refuse a well read twice).
+    """
+
+    def __init__(self, text: str, name: str) -> None:
+        self.source = name
+        self.stem = default_plate_id(name)
+        self.lines = text.splitlines()
+        self.truncated = bool(text) and not text.endswith(("\n", "\r"))
+        self.seen: set[tuple[str, str, str, str, int]] = set()
+
+
 @dataclass(frozen=True)
 class ParserInfo:
     """What ``lab-etl instruments`` shows for one parser."""
