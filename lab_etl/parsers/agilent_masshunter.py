@@ -30,9 +30,17 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, ValueColumn, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ValueColumn,
+    decode_text,
+    default_plate_id,
+    parse_value,
+    row_readings,
+)
 from lab_etl.parsers.utils import DELIMITERS, parse_timestamp, snake_case
-from lab_etl.plates import parse_well, smallest_plate_format, well_name
+from lab_etl.plates import parse_well, smallest_plate_format
 
 #: result fields that are text or method settings, not measured values
 _NOT_MEASURED = frozenset(
@@ -179,21 +187,18 @@ class AgilentMassHunterParser(InstrumentParser):
             read_at: datetime | None = (
                 parse_timestamp(row[time_index], day_first=day_first) if time_index is not None else None
             )
-            well = well_name(row_index, column_index)
-            plate_format = formats[plate_id]
-            for column in columns:
-                yield column.reading(
-                    row,
-                    plate_id=plate_id,
-                    well=well,
-                    row_index=row_index,
-                    column_index=column_index,
-                    plate_format=plate_format,
-                    read_index=read_index,
-                    sample_name=sample,
-                    vendor="Agilent",
-                    read_at=read_at,
-                )
+            yield from row_readings(
+                columns,
+                row,
+                plate_id,
+                row_index,
+                column_index,
+                formats[plate_id],
+                read_index=read_index,
+                sample_name=sample,
+                vendor="Agilent",
+                read_at=read_at,
+            )
 
     @staticmethod
     def _groups(groups: Sequence[str], width: int) -> list[str]:

@@ -147,6 +147,32 @@ class ValueColumn:
         )
 
 
+def row_readings(
+    columns: Sequence[ValueColumn],
+    row: Sequence[str],
+    plate_id: str,
+    row_index: int,
+    column_index: int,
+    plate_format: int,
+    **fields: Any,
+) -> Iterator[Reading]:
+    """The readings of one table row that holds one well: one per value column, in the columns' order.
+
+    ``fields`` set the other :class:`Reading` fields the row shares (sample, read time, ...).
+    """
+    well = well_name(row_index, column_index)
+    for column in columns:
+        yield column.reading(
+            row,
+            plate_id=plate_id,
+            well=well,
+            row_index=row_index,
+            column_index=column_index,
+            plate_format=plate_format,
+            **fields,
+        )
+
+
 @lru_cache(maxsize=4096)
 def _canonical_well(well: str, plate_format: int | None) -> tuple[int, int, str]:
     """Row, column and canonical name of a well spelling (cached: a file names the same wells again and again)."""

@@ -25,7 +25,15 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, ValueColumn, decode_text, default_plate_id, parse_value
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ValueColumn,
+    decode_text,
+    default_plate_id,
+    parse_value,
+    row_readings,
+)
 from lab_etl.parsers.utils import parse_timestamp, snake_case, sniff_delimiter
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
@@ -229,21 +237,11 @@ class LongCsvParser(InstrumentParser):
             extent[plate_id] = (max(max_row, row_index), max(max_column, column_index))
         formats = {plate_id: smallest_plate_format(*shape) for plate_id, shape in extent.items()}
         for (plate_id, row_index, column_index, _), (_, row) in zip(wells, body, strict=True):
-            well = well_name(row_index, column_index)
-            plate_format = formats[plate_id]
             sample = (row[sample_index].strip() or None) if sample_index is not None else None
             read_at: datetime | None = parse_timestamp(row[time_index]) if time_index is not None else None
-            for column in columns:
-                yield column.reading(
-                    row,
-                    plate_id=plate_id,
-                    well=well,
-                    row_index=row_index,
-                    column_index=column_index,
-                    plate_format=plate_format,
-                    sample_name=sample,
-                    read_at=read_at,
-                )
+            yield from row_readings(
+                columns, row, plate_id, row_index, column_index, formats[plate_id], sample_name=sample, read_at=read_at
+            )
 
     @staticmethod
     def _value_columns(
