@@ -419,9 +419,22 @@ class _Sections:
         return f"{channel} {label.name or title or count}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """What every table of one i-control sheet is read with: the sheet's rows, the file's name (for errors) and
+    number style, the run header and the settings sections read so far (both filled in as the sheet is walked)."""
+
+    rows: Sequence[Row]
+    source: str
+    decimal_comma: bool
+    run: _Header
+    sections: _Sections
+
+
 def _icontrol(rows: Sequence[Row], source: str, stem: str, decimal_comma: bool) -> Iterator[Reading]:
     run = _Header(stem=stem)
     sections = _Sections()
+    sheet = _Sheet(rows, source, decimal_comma, run, sections)
     title = ""
     found_section = False
     index = 0
@@ -465,16 +478,14 @@ def _icontrol(rows: Sequence[Row], source: str, stem: str, decimal_comma: bool) 
             sections.labels[-1].started = _parse_datetime(value)
         elif key == "<>":
             label = sections.label_for(title)
-            index = yield from _endpoint_grid(rows, index, position, label, sections, run, title, source, decimal_comma)
+            index = yield from _endpoint_grid(sheet, index, position, label, title)
             found_section = True
             title = ""
             continue
         elif lowered in ("cycle nr.", "cycle nr", "wavel.", "wavelength [nm]", "wavel. [nm]"):
             label = sections.label_for(title)
             spectral = lowered.startswith("wavel")
-            index = yield from _series_table(
-                rows, index, position, label, sections, run, title, source, decimal_comma, spectral
-            )
+            index = yield from _series_table(sheet, index, position, label, title, spectral)
             found_section = True
             title = ""
             continue
@@ -502,18 +513,9 @@ def _common(run: _Header, label: _Label, channel: str) -> dict[str, Any]:
     }
 
 
-def _endpoint_grid(
-    rows: Sequence[Row],
-    start: int,
-    corner: int,
-    label: _Label,
-    sections: _Sections,
-    run: _Header,
-    title: str,
-    source: str,
-    decimal_comma: bool,
-) -> Generator[Reading, None, int]:
+def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title: str) -> Generator[Reading, None, int]:
     """Readings of one ``<>`` plate grid; returns the index of the row after the grid."""
+    rows, run, source, decimal_comma = sheet.rows, sheet.run, sheet.source, sheet.decimal_comma
     header = rows[start]
     numbers = [(position, _as_int(cell)) for position, cell in enumerate(header) if position > corner]
     columns = [(position, number) for position, number in numbers if number is not None]
@@ -540,7 +542,7 @@ def _endpoint_grid(
         )
     plate_format = run.plate_format or smallest_plate_format(len(grid), max(number for _, number in columns))
     plate_id = run.plate_id or run.stem
-    channel = sections.channel(plate_id, label, title)
+    channel = sheet.sections.channel(plate_id, label, title)
     filled = [
         (row_index, number)
         for row_index, row in grid
@@ -583,18 +585,10 @@ def _check_inside(row_index: int, column: int, plate_format: int, source: str, l
 
 
 def _series_table(
-    rows: Sequence[Row],
-    start: int,
-    corner: int,
-    label: _Label,
-    sections: _Sections,
-    run: _Header,
-    title: str,
-    source: str,
-    decimal_comma: bool,
-    spectral: bool,
+    sheet: _Sheet, start: int, corner: int, label: _Label, title: str, spectral: bool
 ) -> Generator[Reading, None, int]:
     """Readings of a kinetic (``Cycle Nr.``) or spectrum (``Wavel.``) table, wells as columns or as rows."""
+    rows, run, source, decimal_comma = sheet.rows, sheet.run, sheet.source, sheet.decimal_comma
     header = rows[start]
     header_texts = [cell_text(cell) for cell in header]
     well_columns = [
@@ -660,7 +654,7 @@ def _series_table(
     max_column = max(position[1] for position in wells.values() if position)
     plate_format = run.plate_format or smallest_plate_format(max_row, max_column)
     plate_id = run.plate_id or run.stem
-    channel = sections.channel(plate_id, label, title, "spectrum" if spectral else None)
+    channel = sheet.sections.channel(plate_id, label, title, "spectrum" if spectral else None)
     fields = _common(run, label, channel)
     # reads never taken (a run stopped early) are trailing all-empty cycles; keep the rest, blanks as missing
     last = max(
