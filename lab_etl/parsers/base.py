@@ -659,6 +659,13 @@ def cell_text(cell: object) -> str:
     return str(cell).strip()
 
 
+def check_row_length(cells: Sequence[str], columns: int, source: str, line: int, label: str) -> None:
+    """Raise :class:`ParseError` unless a grid row has a cell for each of ``columns`` columns and nothing after them
+    (trailing blank cells are allowed); ``label`` names the row (``"B"``) in the message."""
+    if len(cells) < columns or any(cell.strip() for cell in cells[columns:]):
+        raise ParseError(f"row {label} has {len(cells)} cells where {columns} are expected", source, line)
+
+
 def default_plate_id(name: str) -> str:
     """The plate id of a file that names none: its file name without folders (``/`` or ``\\``) and extension."""
     return PurePath(name.replace("\\", "/")).stem or "plate"

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    check_row_length,
+    decode_text,
+    default_plate_id,
+    make_reading,
+)
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
@@ -351,12 +358,7 @@ def _readings(
                 block.line,
             )
         for offset, (row, cells) in enumerate(zip(rows, block.rows, strict=True), 1):
-            if len(cells) < len(columns) or any(cell.strip() for cell in cells[len(columns) :]):
-                raise ParseError(
-                    f"row {row_label(row)} has {len(cells)} cells where {len(columns)} are expected",
-                    name,
-                    block.line + offset,
-                )
+            check_row_length(cells, len(columns), name, block.line + offset, row_label(row))
             for column, cell in zip(columns, cells, strict=False):
                 yield make_reading(
                     plate_id,
