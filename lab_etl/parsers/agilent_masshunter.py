@@ -36,6 +36,7 @@ from lab_etl.parsers.base import (
     ValueColumn,
     decode_text,
     default_plate_id,
+    head_lines,
     parse_value,
     row_readings,
 )
@@ -103,7 +104,7 @@ class AgilentMassHunterParser(InstrumentParser):
     extensions = ("csv",)
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:2]
+        lines = head_lines(head, 2)
         if len(lines) < 2:
             return False
         delimiter = _delimiter(lines[0])

@@ -774,6 +774,18 @@ def head_text(data: bytes, source: str = "") -> str:
         return ""
 
 
+def head_lines(head: str, count: int | None = None) -> list[str]:
+    r"""The lines of a detection head (see :func:`head_text`) without a leading byte-order mark: the first ``count``
+    of them, or all.
+
+    Examples
+    --------
+    >>> head_lines("\ufeffSoftware Version\t3.16\nPlate Number\tPlate 1\n", 1)
+    ['Software Version\t3.16']
+    """
+    return head.lstrip("\ufeff").splitlines()[:count]
+
+
 class LinePass:
     """One pass over the lines of one text file, for parsers that walk a file line by line.
 

@@ -37,6 +37,7 @@ from lab_etl.parsers.base import (
     ReadingColumns,
     decode_text,
     default_plate_id,
+    head_lines,
     parse_cells,
     parse_value,
 )
@@ -122,7 +123,7 @@ class SoftMaxProParser(InstrumentParser):
     extensions = (".txt",)
 
     def sniff(self, head: str) -> bool:
-        for line in head.lstrip("\ufeff").splitlines():
+        for line in head_lines(head):
             text = line.strip()
             if text:
                 if not text.startswith("##BLOCKS="):

@@ -41,6 +41,7 @@ from lab_etl.parsers.base import (
     check_row_length,
     decode_text,
     default_plate_id,
+    head_lines,
     make_reading,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
@@ -121,7 +122,7 @@ class PerkinElmerEnvisionParser(InstrumentParser):
     extensions = ("csv",)
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:40]
+        lines = head_lines(head, 40)
         titled = any(line.startswith("Plate information") for line in lines[:20])
         return titled and any(line.startswith(tuple(_PLATE_HEADERS.values())) for line in lines)
 

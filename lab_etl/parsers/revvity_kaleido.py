@@ -34,6 +34,7 @@ from lab_etl.parsers.base import (
     check_row_length,
     decode_text,
     default_plate_id,
+    head_lines,
     make_reading,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
@@ -82,7 +83,7 @@ class RevvityKaleidoParser(InstrumentParser):
             or "Software version:,,Kaleido" in head
         ):
             return True
-        lines = [line.strip() for line in head.lstrip("\ufeff").splitlines()[:30] if line.strip(" ,;\t")]
+        lines = [line.strip() for line in head_lines(head, 30) if line.strip(" ,;\t")]
         if lines and lines[0].startswith("EnSight Results from"):
             return True
         titled = any(_RESULT_TITLE_RE.match(line.replace("\xa0", " ")) for line in lines[:5])
