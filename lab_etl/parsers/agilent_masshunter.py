@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -40,7 +41,7 @@ from lab_etl.parsers.base import (
     parse_value,
     row_readings,
 )
-from lab_etl.parsers.utils import DELIMITERS, parse_timestamp, snake_case
+from lab_etl.parsers.utils import DELIMITERS, numbered_name, parse_timestamp, snake_case
 from lab_etl.plates import parse_well, smallest_plate_format
 
 #: result fields that are text or method settings, not measured values
@@ -226,7 +227,7 @@ class AgilentMassHunterParser(InstrumentParser):
     ) -> list[ValueColumn]:
         spans = self._groups(groups, len(fields))
         columns: list[ValueColumn] = []
-        seen: set[tuple[str, str]] = set()
+        seen: defaultdict[str, set[str]] = defaultdict(set)  # measurement -> its channels
         compound = ""
         for index, (group, field) in enumerate(zip(spans, fields, strict=True)):
             base, _, kind = group.rpartition(" ")
@@ -243,12 +244,8 @@ class AgilentMassHunterParser(InstrumentParser):
             measurement = _MEASUREMENT_NAMES.get(field.lower()) or snake_case(field)
             if not measurement:
                 continue
-            unique = channel
-            suffix = 2
-            while (measurement, unique) in seen:
-                unique = f"{channel} #{suffix}"
-                suffix += 1
-            seen.add((measurement, unique))
+            unique = numbered_name(channel, seen[measurement], " #")
+            seen[measurement].add(unique)
             columns.append(ValueColumn(index, measurement, unique, _UNITS.get(measurement)))
         return columns
 

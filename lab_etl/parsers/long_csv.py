@@ -21,6 +21,7 @@ rows with fewer cells than the header are a :class:`ParseError` naming the line.
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -34,7 +35,7 @@ from lab_etl.parsers.base import (
     parse_value,
     row_readings,
 )
-from lab_etl.parsers.utils import parse_timestamp, snake_case, sniff_delimiter
+from lab_etl.parsers.utils import numbered_name, parse_timestamp, snake_case, sniff_delimiter
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
 WELL_HEADERS = ("well", "well position", "wellposition", "well_position", "position", "pos", "location", "well id")
@@ -248,7 +249,7 @@ class LongCsvParser(InstrumentParser):
         header: Sequence[str], names: Sequence[str], rows: Sequence[Sequence[str]], taken: set[int]
     ) -> list[ValueColumn]:
         columns: list[ValueColumn] = []
-        channels: set[tuple[str, str]] = set()
+        channels: defaultdict[str, set[str]] = defaultdict(set)  # measurement -> its channels
         for index, title in enumerate(header):
             if index in taken or names[index] in INDEX_HEADERS:
                 continue
@@ -265,12 +266,8 @@ class LongCsvParser(InstrumentParser):
                         numbers += 1
             if not (numbers and numbers * 2 >= filled) and not (filled == 0 and unit):
                 continue
-            channel = measurement
-            suffix = 2
-            while (measurement, channel) in channels:
-                channel = f"{measurement}_{suffix}"
-                suffix += 1
-            channels.add((measurement, channel))
+            channel = numbered_name(measurement, channels[measurement], "_")
+            channels[measurement].add(channel)
             columns.append(ValueColumn(index, measurement, channel, unit))
         return columns
 

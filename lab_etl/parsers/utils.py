@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from contextlib import suppress
 from datetime import datetime
 
@@ -223,6 +223,22 @@ def split_cells(line: str, delimiter: str) -> list[str]:
     if '"' in line:
         return next(csv.reader([line], delimiter=delimiter), [])
     return line.split(delimiter)
+
+
+def numbered_name(name: str, taken: Container[str], separator: str) -> str:
+    """``name`` itself, or, when it is taken, the first of ``name`` + ``separator`` + 2, 3, ... that is not.
+
+    Examples
+    --------
+    >>> numbered_name("od", {"od", "od_2"}, "_"), numbered_name("Caffeine", set(), " #")
+    ('od_3', 'Caffeine')
+    """
+    candidate = name
+    number = 2
+    while candidate in taken:
+        candidate = f"{name}{separator}{number}"
+        number += 1
+    return candidate
 
 
 def snake_case(text: str) -> str:
