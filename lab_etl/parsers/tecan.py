@@ -42,12 +42,11 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
-from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
 
-_ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)} | {"A" + chr(65 + i): 27 + i for i in range(6)}
 _WELL_RE = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
 _PLATE_DIGITS_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _SECONDS_RE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*s\s*$")
@@ -71,10 +70,10 @@ def _as_int(cell: Cell) -> int | None:
 def _well(text: str) -> tuple[int, int] | None:
     """(row, column) of a well header such as ``A1``/``B12``/``AF48``; None when the text is no well."""
     match = _WELL_RE.match(text)
-    if not match or match.group(1) not in _ROW_LETTERS:
+    if not match or match.group(1) not in ROW_INDEX:
         return None
     column = int(match.group(2))
-    return (_ROW_LETTERS[match.group(1)], column) if column >= 1 else None
+    return (ROW_INDEX[match.group(1)], column) if column >= 1 else None
 
 
 def _parse_datetime(text: str) -> datetime | None:
@@ -526,9 +525,9 @@ def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title:
     while index < len(rows):
         row = rows[index]
         letter = cell_text(row[corner]).upper() if corner < len(row) else ""
-        if letter not in _ROW_LETTERS:
+        if letter not in ROW_INDEX:
             break
-        grid.append((_ROW_LETTERS[letter], row))
+        grid.append((ROW_INDEX[letter], row))
         index += 1
     if not grid:
         raise ParseError("a plate grid ('<>') has no row A", source, start + 2)
