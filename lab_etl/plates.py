@@ -74,6 +74,11 @@ def row_label(row_index: int) -> str:
     return "A" + chr(64 + row_index - 26)
 
 
+#: The row labels plates have, exactly as written (upper case, ``A`` .. ``Z``, ``AA`` .. ``AF``), and their 1-based
+#: index; a label that is not a key is not a plate row (see :func:`row_index_of` for other spellings).
+ROW_INDEX: dict[str, int] = {row_label(index): index for index in range(1, 33)}
+
+
 def row_index_of(label: str) -> int:
     """1-based row index of a row label. 'A' -> 1, 'AF' -> 32; BMG's lowercase 'a'..'f' -> 27..32.
 

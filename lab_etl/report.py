@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from lab_etl.contracts import contract
 from lab_etl.errors import ConfigError
 from lab_etl.plates import geometry, parse_well, row_label
+from lab_etl.transforms.qc import METRICS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -399,12 +400,7 @@ QC_COLUMNS = [
     "measurement",
     "channel",
     "wells",
-    "z_prime",
-    "signal_to_background",
-    "positive_cv_pct",
-    "negative_cv_pct",
-    "blank_cv_pct",
-    "edge_effect_pct",
+    *METRICS,
     "qc_pass",
     "qc_reasons",
 ]

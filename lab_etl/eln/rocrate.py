@@ -37,10 +37,12 @@ def _refs(value: object) -> list[object]:
 
 
 class _Crate:
-    """The JSON-LD graph of one RO-Crate, indexed by ``@id``."""
+    """The JSON-LD graph of one RO-Crate, indexed by ``@id``, with its root Dataset's id and each Dataset's parent."""
 
     def __init__(self, graph: list[dict[str, Any]]) -> None:
         self.entities = {str(e["@id"]): e for e in graph if isinstance(e, dict) and "@id" in e}
+        self.root_id = _root_id(self)
+        self.parents = _parents(self)
 
     def get(self, ref: object) -> dict[str, Any] | None:
         if isinstance(ref, dict):
@@ -109,13 +111,11 @@ def read_eln_archive(data: bytes, name: str) -> ElnExport:
         crate = _Crate(graph)
         export = ElnExport()
         software = _software(crate)
-        root_id = _root_id(crate)
-        parents = _parents(crate)
         for entity in crate.entities.values():
-            if not _is_experiment(entity, root_id):
+            if not _is_experiment(entity, crate.root_id):
                 continue
             reaction = _ai4green_reaction(crate, entity, archive, root_dir, name)
-            experiment = _experiment(crate, entity, parents, root_id, reaction, software, name)
+            experiment = _experiment(crate, entity, reaction, software, name)
             export.experiments.append(experiment)
             if reaction is not None:
                 export.reagents.extend(_ai4green_reagents(reaction, experiment.experiment_id, name))
@@ -169,8 +169,6 @@ def _is_experiment(entity: Mapping[str, Any], root_id: str) -> bool:
 def _experiment(
     crate: _Crate,
     entity: Mapping[str, Any],
-    parents: Mapping[str, str],
-    root_id: str,
     reaction: Mapping[str, Any] | None,
     software: str | None,
     source: str,
@@ -195,7 +193,7 @@ def _experiment(
     based_on = entity.get("isBasedOn")
     return ElnExperiment(
         experiment_id=experiment_id,
-        project=_project(crate, entity, parents, root_id, reaction),
+        project=_project(crate, entity, reaction),
         title=str(entity["name"]) if entity.get("name") else None,
         protocol_name=crate.name_of(based_on) if based_on else None,
         protocol_steps=json.dumps(steps, ensure_ascii=False) if steps else None,
@@ -231,12 +229,10 @@ def _protocol_steps(crate: _Crate, entity: Mapping[str, Any]) -> list[str]:
 def _project(
     crate: _Crate,
     entity: Mapping[str, Any],
-    parents: Mapping[str, str],
-    root_id: str,
     reaction: Mapping[str, Any] | None,
 ) -> str | None:
-    parent = parents.get(str(entity["@id"]))
-    if parent and parent != root_id:
+    parent = crate.parents.get(str(entity["@id"]))
+    if parent and parent != crate.root_id:
         named = crate.name_of(parent)
         if named:
             return named

@@ -40,6 +40,7 @@ from lab_etl.parsers.base import (
     Runs,
     decode_text,
     default_plate_id,
+    head_lines,
     parse_cells_arrow,
     parse_value,
 )
@@ -779,10 +780,9 @@ class AgilentGen5Parser(InstrumentParser):
     display_name = "Agilent Gen5 (text export)"
     vendor = VENDOR
     extensions = ("txt",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:12]
+        lines = head_lines(head, 12)
         if not any(line.startswith("Software Version\t") for line in lines):
             return False
         return "Procedure Details" in head or "Reader Type:\t" in head or "Plate Number\t" in head

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5 import VENDOR, read_gen5_columns, read_gen5_lines
-from lab_etl.parsers.base import InstrumentParser, Reading, ReadingColumns, decode_text
+from lab_etl.parsers.base import InstrumentParser, Reading, ReadingColumns, decode_text, head_lines
 
 
 def csv_to_tab_lines(text: str, source: str) -> list[str]:
@@ -47,10 +47,9 @@ class AgilentGen5CsvParser(InstrumentParser):
     display_name = "Agilent Gen5 (CSV export)"
     vendor = VENDOR
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:12]
+        lines = head_lines(head, 12)
         if not any(line.startswith("Software Version,") for line in lines):
             return False
         return "Procedure Details," in head or "Reader Type:," in head

@@ -26,14 +26,23 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
-from lab_etl.parsers.utils import DELIMITERS, parse_timestamp, snake_case
-from lab_etl.plates import parse_well, smallest_plate_format, well_name
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ValueColumn,
+    decode_text,
+    default_plate_id,
+    head_lines,
+    parse_value,
+    row_readings,
+)
+from lab_etl.parsers.utils import DELIMITERS, numbered_name, parse_timestamp, snake_case
+from lab_etl.plates import parse_well, smallest_plate_format
 
 #: result fields that are text or method settings, not measured values
 _NOT_MEASURED = frozenset(
@@ -57,16 +66,6 @@ _MEASUREMENT_NAMES = {"s/n": "signal_to_noise", "rt": "rt", "ret. time": "rt"}
 _UNITS = {"rt": "min", "fwhm": "min", "width": "min"}
 _POSITION_RE = re.compile(r"^\s*([A-Za-z]*\d+[A-Za-z]?)\s*-\s*([A-Za-z]{1,2})\s*-?\s*(\d{1,2})\s*$")
 _SLASH_DATE_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}")
-
-
-@dataclass(frozen=True, slots=True)
-class ResultColumn:
-    """One numeric result column: which compound (channel) and which field (measurement)."""
-
-    index: int
-    measurement: str
-    channel: str
-    unit: str | None
 
 
 def _delimiter(first_line: str) -> str | None:
@@ -104,10 +103,9 @@ class AgilentMassHunterParser(InstrumentParser):
     display_name = "Agilent MassHunter Quantitative Analysis (CSV)"
     vendor = "Agilent"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:2]
+        lines = head_lines(head, 2)
         if len(lines) < 2:
             return False
         delimiter = _delimiter(lines[0])
@@ -191,27 +189,18 @@ class AgilentMassHunterParser(InstrumentParser):
             read_at: datetime | None = (
                 parse_timestamp(row[time_index], day_first=day_first) if time_index is not None else None
             )
-            well = well_name(row_index, column_index)
-            plate_format = formats[plate_id]
-            for column in columns:
-                value, flag, raw = parse_value(row[column.index], decimal_comma=True)
-                yield Reading(
-                    plate_id=plate_id,
-                    well=well,
-                    row_index=row_index,
-                    column_index=column_index,
-                    plate_format=plate_format,
-                    measurement=column.measurement,
-                    value=value,
-                    raw_value=raw,
-                    channel=column.channel,
-                    unit=column.unit,
-                    flag=flag,
-                    read_index=read_index,
-                    sample_name=sample,
-                    vendor="Agilent",
-                    read_at=read_at,
-                )
+            yield from row_readings(
+                columns,
+                row,
+                plate_id,
+                row_index,
+                column_index,
+                formats[plate_id],
+                read_index=read_index,
+                sample_name=sample,
+                vendor="Agilent",
+                read_at=read_at,
+            )
 
     @staticmethod
     def _groups(groups: Sequence[str], width: int) -> list[str]:
@@ -235,10 +224,10 @@ class AgilentMassHunterParser(InstrumentParser):
 
     def _result_columns(
         self, groups: Sequence[str], fields: Sequence[str], rows: Sequence[Sequence[str]]
-    ) -> list[ResultColumn]:
+    ) -> list[ValueColumn]:
         spans = self._groups(groups, len(fields))
-        columns: list[ResultColumn] = []
-        seen: set[tuple[str, str]] = set()
+        columns: list[ValueColumn] = []
+        seen: defaultdict[str, set[str]] = defaultdict(set)  # measurement -> its channels
         compound = ""
         for index, (group, field) in enumerate(zip(spans, fields, strict=True)):
             base, _, kind = group.rpartition(" ")
@@ -255,13 +244,9 @@ class AgilentMassHunterParser(InstrumentParser):
             measurement = _MEASUREMENT_NAMES.get(field.lower()) or snake_case(field)
             if not measurement:
                 continue
-            unique = channel
-            suffix = 2
-            while (measurement, unique) in seen:
-                unique = f"{channel} #{suffix}"
-                suffix += 1
-            seen.add((measurement, unique))
-            columns.append(ResultColumn(index, measurement, unique, _UNITS.get(measurement)))
+            unique = numbered_name(channel, seen[measurement], " #")
+            seen[measurement].add(unique)
+            columns.append(ValueColumn(index, measurement, unique, _UNITS.get(measurement)))
         return columns
 
 

@@ -114,6 +114,65 @@ def make_reading(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ValueColumn:
+    """One numeric column of a table with a row per well, and the measurement its cells become.
+
+    Examples
+    --------
+    >>> column = ValueColumn(2, "area", "caffeine", None)
+    >>> column.reading(["S1", "A1", "1,5"], plate_id="p", well="A01", row_index=1, column_index=1, plate_format=96)
+    ... # doctest: +ELLIPSIS
+    Reading(plate_id='p', well='A01', row_index=1, column_index=1, plate_format=96, measurement='area', value=1.5, ...)
+    """
+
+    index: int
+    measurement: str
+    channel: str
+    unit: str | None
+
+    def reading(self, row: Sequence[str], **fields: Any) -> Reading:
+        """The reading of this column's cell in ``row`` (a decimal comma read as a point); ``fields`` give where the
+        row's well is (``plate_id``, ``well``, ``row_index``, ``column_index``, ``plate_format``) and any other
+        :class:`Reading` field the row sets."""
+        value, flag, raw = parse_value(row[self.index], decimal_comma=True)
+        return Reading(
+            measurement=self.measurement,
+            channel=self.channel,
+            unit=self.unit,
+            value=value,
+            raw_value=raw,
+            flag=flag,
+            **fields,
+        )
+
+
+def row_readings(
+    columns: Sequence[ValueColumn],
+    row: Sequence[str],
+    plate_id: str,
+    row_index: int,
+    column_index: int,
+    plate_format: int,
+    **fields: Any,
+) -> Iterator[Reading]:
+    """The readings of one table row that holds one well: one per value column, in the columns' order.
+
+    ``fields`` set the other :class:`Reading` fields the row shares (sample, read time, ...).
+    """
+    well = well_name(row_index, column_index)
+    for column in columns:
+        yield column.reading(
+            row,
+            plate_id=plate_id,
+            well=well,
+            row_index=row_index,
+            column_index=column_index,
+            plate_format=plate_format,
+            **fields,
+        )
+
+
 @lru_cache(maxsize=4096)
 def _canonical_well(well: str, plate_format: int | None) -> tuple[int, int, str]:
     """Row, column and canonical name of a well spelling (cached: a file names the same wells again and again)."""
@@ -600,6 +659,13 @@ def cell_text(cell: object) -> str:
     return str(cell).strip()
 
 
+def check_row_length(cells: Sequence[str], columns: int, source: str, line: int, label: str) -> None:
+    """Raise :class:`ParseError` unless a grid row has a cell for each of ``columns`` columns and nothing after them
+    (trailing blank cells are allowed); ``label`` names the row (``"B"``) in the message."""
+    if len(cells) < columns or any(cell.strip() for cell in cells[columns:]):
+        raise ParseError(f"row {label} has {len(cells)} cells where {columns} are expected", source, line)
+
+
 def default_plate_id(name: str) -> str:
     """The plate id of a file that names none: its file name without folders (``/`` or ``\\``) and extension."""
     return PurePath(name.replace("\\", "/")).stem or "plate"
@@ -708,6 +774,34 @@ def head_text(data: bytes, source: str = "") -> str:
         return ""
 
 
+def head_lines(head: str, count: int | None = None) -> list[str]:
+    r"""The lines of a detection head (see :func:`head_text`) without a leading byte-order mark: the first ``count``
+    of them, or all.
+
+    Examples
+    --------
+    >>> head_lines("\ufeffSoftware Version\t3.16\nPlate Number\tPlate 1\n", 1)
+    ['Software Version\t3.16']
+    """
+    return head.lstrip("\ufeff").splitlines()[:count]
+
+
+class LinePass:
+    """One pass over the lines of one text file, for parsers that walk a file line by line.
+
+    Holds the file's name (``source``, for errors), the plate id its name gives (``stem``), its ``lines``, whether
+    it was cut off mid-line (``truncated``: the last line has no line end, so a short last row is a cut, not a
+    layout) and the keys of the readings made so far (``seen``, to refuse a well read twice).
+    """
+
+    def __init__(self, text: str, name: str) -> None:
+        self.source = name
+        self.stem = default_plate_id(name)
+        self.lines = text.splitlines()
+        self.truncated = bool(text) and not text.endswith(("\n", "\r"))
+        self.seen: set[tuple[str, str, str, str, int]] = set()
+
+
 @dataclass(frozen=True)
 class ParserInfo:
     """What ``lab-etl instruments`` shows for one parser."""
@@ -721,6 +815,9 @@ class ParserInfo:
 
 class InstrumentParser(ABC):
     """One vendor file family. Subclasses set the class attributes and implement both methods.
+
+    ``version`` starts at ``"1"`` (the default); a parser whose readings change for the same file sets a higher one,
+    which the registry stamps into every reading's ``parser_version``.
 
     ``sniff`` sees the decoded head of the file (see :func:`head_text`), not raw bytes, so that BOMs,
     UTF-16 and workbooks are handled once for every vendor. ``parse`` sees the whole file.

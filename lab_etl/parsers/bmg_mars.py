@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.base import InstrumentParser, LinePass, Reading, decode_text, make_reading
 from lab_etl.parsers.utils import is_digits, parse_timestamp, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, smallest_plate_format
 
@@ -98,7 +98,6 @@ class BmgMarsParser(InstrumentParser):
     display_name: ClassVar[str] = "BMG Labtech MARS"
     vendor: ClassVar[str] = "BMG Labtech"
     extensions: ClassVar[tuple[str, ...]] = ("csv", "txt")
-    version: ClassVar[str] = "1"
 
     def sniff(self, head: str) -> bool:
         """A MARS export has BMG header keys in its first lines and a raw data section or table title."""
@@ -122,19 +121,15 @@ class BmgMarsParser(InstrumentParser):
         yield from _Parse(text, name).readings()
 
 
-class _Parse:
+class _Parse(LinePass):
     """One pass over the lines of one file; keeps the current plate, section and table."""
 
     def __init__(self, text: str, name: str) -> None:
-        self.source = name
-        self.stem = default_plate_id(name)
-        self.lines = text.splitlines()
-        self.truncated = bool(text) and not text.endswith(("\n", "\r"))
+        super().__init__(text, name)
         self.delimiter = _delimiter(self.lines)
         self.decimal_comma = self.delimiter != ","
         self.plates: list[_Plate] = []
         self.plate_ids: dict[int, str] = {}
-        self.seen: set[tuple[str, str, str, str, int]] = set()
         self.title_counts: dict[tuple[int, str], int] = {}
         self.channels = _collided_channels(self.lines, self.delimiter)
         self.any_header = False

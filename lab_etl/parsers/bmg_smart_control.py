@@ -33,11 +33,10 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime
-from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
 
 Row = Sequence[object]
 
-_ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)}
 _MODES = (
     ("fluorescence polarization", "fluorescence_polarization"),
     ("time-resolved fluorescence", "time_resolved_fluorescence"),
@@ -111,7 +110,6 @@ class BmgSmartControlParser(InstrumentParser):
     display_name = "BMG LABTECH SMART Control"
     vendor = "BMG LABTECH"
     extensions = ("xlsx",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:
@@ -284,9 +282,9 @@ def _read_grid(
     while index < len(rows):
         row = rows[index]
         letter = cell_text(row[0]) if row else ""
-        if len(letter) != 1 or letter not in _ROW_LETTERS:
+        if len(letter) != 1 or letter not in ROW_INDEX:
             break
-        if _ROW_LETTERS[letter] != expected:
+        if ROW_INDEX[letter] != expected:
             raise ParseError(f"the '{name}' grid skips from row {expected - 1} to row {letter}", source, index + 1)
         for position, column in header:
             if position < len(row) and cell_text(row[position]):

@@ -21,13 +21,21 @@ rows with fewer cells than the header are a :class:`ParseError` naming the line.
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, parse_value
-from lab_etl.parsers.utils import parse_timestamp, snake_case, sniff_delimiter
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    ValueColumn,
+    decode_text,
+    default_plate_id,
+    parse_value,
+    row_readings,
+)
+from lab_etl.parsers.utils import numbered_name, parse_timestamp, snake_case, sniff_delimiter
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
 WELL_HEADERS = ("well", "well position", "wellposition", "well_position", "position", "pos", "location", "well id")
@@ -63,16 +71,6 @@ INDEX_HEADERS = ("row", "column", "col", "index", "#", "no", "no.", "row index",
 _DELIMITERS = ("\t", ";", ",")
 #: headers that mark a qPCR results table (Bio-Rad CFX, QuantStudio), which a dedicated parser reads
 FOREIGN_HEADERS = frozenset({"cq", "ct", "cq mean", "ct mean", "fluor", "reporter", "quencher", "target name"})
-
-
-@dataclass(frozen=True, slots=True)
-class ValueColumn:
-    """One numeric column of the table and the measurement it becomes."""
-
-    index: int
-    measurement: str
-    channel: str
-    unit: str | None
 
 
 def _normal(header: str) -> str:
@@ -129,7 +127,6 @@ class LongCsvParser(InstrumentParser):
     display_name = "Generic long well/value CSV"
     vendor = "Generic"
     extensions = ("csv", "txt", "tsv")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lines = [line for line in head.splitlines()[:12] if line.strip()]
@@ -241,34 +238,18 @@ class LongCsvParser(InstrumentParser):
             extent[plate_id] = (max(max_row, row_index), max(max_column, column_index))
         formats = {plate_id: smallest_plate_format(*shape) for plate_id, shape in extent.items()}
         for (plate_id, row_index, column_index, _), (_, row) in zip(wells, body, strict=True):
-            well = well_name(row_index, column_index)
-            plate_format = formats[plate_id]
             sample = (row[sample_index].strip() or None) if sample_index is not None else None
             read_at: datetime | None = parse_timestamp(row[time_index]) if time_index is not None else None
-            for column in columns:
-                value, flag, raw = parse_value(row[column.index], decimal_comma=True)
-                yield Reading(
-                    plate_id=plate_id,
-                    well=well,
-                    row_index=row_index,
-                    column_index=column_index,
-                    plate_format=plate_format,
-                    measurement=column.measurement,
-                    value=value,
-                    raw_value=raw,
-                    channel=column.channel,
-                    unit=column.unit,
-                    flag=flag,
-                    sample_name=sample,
-                    read_at=read_at,
-                )
+            yield from row_readings(
+                columns, row, plate_id, row_index, column_index, formats[plate_id], sample_name=sample, read_at=read_at
+            )
 
     @staticmethod
     def _value_columns(
         header: Sequence[str], names: Sequence[str], rows: Sequence[Sequence[str]], taken: set[int]
     ) -> list[ValueColumn]:
         columns: list[ValueColumn] = []
-        channels: set[tuple[str, str]] = set()
+        channels: defaultdict[str, set[str]] = defaultdict(set)  # measurement -> its channels
         for index, title in enumerate(header):
             if index in taken or names[index] in INDEX_HEADERS:
                 continue
@@ -285,12 +266,8 @@ class LongCsvParser(InstrumentParser):
                         numbers += 1
             if not (numbers and numbers * 2 >= filled) and not (filled == 0 and unit):
                 continue
-            channel = measurement
-            suffix = 2
-            while (measurement, channel) in channels:
-                channel = f"{measurement}_{suffix}"
-                suffix += 1
-            channels.add((measurement, channel))
+            channel = numbered_name(measurement, channels[measurement], "_")
+            channels[measurement].add(channel)
             columns.append(ValueColumn(index, measurement, channel, unit))
         return columns
 

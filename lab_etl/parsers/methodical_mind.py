@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.base import InstrumentParser, LinePass, Reading, decode_text, make_reading
 from lab_etl.parsers.utils import is_digits, parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label, smallest_plate_format
 
@@ -84,7 +84,6 @@ class MethodicalMindParser(InstrumentParser):
     display_name: ClassVar[str] = "MSD Methodical Mind"
     vendor: ClassVar[str] = "Meso Scale Discovery"
     extensions: ClassVar[tuple[str, ...]] = ("txt",)
-    version: ClassVar[str] = "1"
 
     def sniff(self, head: str) -> bool:
         """A ``====Data====`` marker line below MSD header keys such as ``Barcode1`` or ``Det Param``."""
@@ -103,15 +102,11 @@ class MethodicalMindParser(InstrumentParser):
         yield from _Parse(text, name).readings()
 
 
-class _Parse:
+class _Parse(LinePass):
     def __init__(self, text: str, name: str) -> None:
-        self.source = name
-        self.stem = default_plate_id(name)
-        self.lines = text.splitlines()
-        self.truncated = bool(text) and not text.endswith(("\n", "\r"))
+        super().__init__(text, name)
         self.blocks = sum(1 for line in self.lines if _is_data_marker(line))
         self.reads: dict[tuple[str, int], int] = {}
-        self.seen: set[tuple[str, str, str, str, int]] = set()
         self.block = 0
 
     def readings(self) -> Iterator[Reading]:

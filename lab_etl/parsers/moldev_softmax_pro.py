@@ -37,6 +37,7 @@ from lab_etl.parsers.base import (
     ReadingColumns,
     decode_text,
     default_plate_id,
+    head_lines,
     parse_cells,
     parse_value,
 )
@@ -120,10 +121,9 @@ class SoftMaxProParser(InstrumentParser):
     display_name = "Molecular Devices SoftMax Pro"
     vendor = VENDOR
     extensions = (".txt",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
-        for line in head.lstrip("\ufeff").splitlines():
+        for line in head_lines(head):
             text = line.strip()
             if text:
                 if not text.startswith("##BLOCKS="):

@@ -35,7 +35,15 @@ from datetime import datetime
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    check_row_length,
+    decode_text,
+    default_plate_id,
+    head_lines,
+    make_reading,
+)
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
@@ -112,10 +120,9 @@ class PerkinElmerEnvisionParser(InstrumentParser):
     display_name = "PerkinElmer EnVision"
     vendor = "PerkinElmer"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
-        lines = head.lstrip("\ufeff").splitlines()[:40]
+        lines = head_lines(head, 40)
         titled = any(line.startswith("Plate information") for line in lines[:20])
         return titled and any(line.startswith(tuple(_PLATE_HEADERS.values())) for line in lines)
 
@@ -443,7 +450,7 @@ def _grid_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tupl
         )
     cells: list[tuple[int, int, str]] = []
     for row, values in enumerate(block.rows, 1):
-        _check_row_length(values, columns, name, block.grid_line + row - 1, row_label(row))
+        check_row_length(values, columns, name, block.grid_line + row - 1, row_label(row))
         cells.extend((row, column, values[column - 1]) for column in range(1, columns + 1))
     return plate_format, cells
 
@@ -479,14 +486,9 @@ def _labelled_grid_cells(
         )
     cells: list[tuple[int, int, str]] = []
     for offset, (row, values) in enumerate(zip(rows, block.rows, strict=True), 1):
-        _check_row_length(values, len(columns), name, block.grid_line + offset, row_label(row))
+        check_row_length(values, len(columns), name, block.grid_line + offset, row_label(row))
         cells.extend((row, column, value) for column, value in zip(columns, values, strict=False))
     return plate_format, cells
-
-
-def _check_row_length(values: list[str], columns: int, name: str, line: int, label: str) -> None:
-    if len(values) < columns or any(cell.strip() for cell in values[columns:]):
-        raise ParseError(f"row {label} has {len(values)} cells where {columns} are expected", name, line)
 
 
 def _list_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tuple[int, list[tuple[str, str]]]:

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
@@ -278,6 +279,25 @@ class _Grid:
     read_at: datetime | None
     rows: list[list[str]]
 
+    def shared(self) -> dict[str, Any]:
+        """The :class:`Reading` fields every reading of this grid shares."""
+        read = self.read
+        return {
+            "plate_id": self.plate_id,
+            "plate_format": self.plate_format,
+            "measurement": read.measurement,
+            "channel": read.channel,
+            "unit": self.unit,
+            "wavelength_nm": read.wavelength_nm,
+            "excitation_nm": read.excitation_nm,
+            "read_index": self.read_index,
+            "elapsed_s": read.elapsed_s,
+            "vendor": self.vendor,
+            "instrument_model": self.model,
+            "instrument_serial": self.serial,
+            "read_at": self.read_at,
+        }
+
 
 @lru_cache(maxsize=16)
 def _grid_wells(rows: int, columns: int) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
@@ -297,7 +317,6 @@ class PlateGridParser(InstrumentParser):
     display_name = "Generic plate-grid CSV"
     vendor = "Generic"
     extensions = ("csv", "txt", "tsv")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         lowered = head[:4096].lower()
@@ -332,61 +351,36 @@ class PlateGridParser(InstrumentParser):
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
         for grid in self._grids(data, name):
-            read = grid.read
+            shared = grid.shared()
             for row, row_cells in enumerate(grid.rows, start=1):
                 for column in range(1, grid.columns + 1):
                     value, flag, raw = parse_value(row_cells[column], decimal_comma=True)
                     yield Reading(
-                        plate_id=grid.plate_id,
                         well=well_name(row, column),
                         row_index=row,
                         column_index=column,
-                        plate_format=grid.plate_format,
-                        measurement=read.measurement,
                         value=value,
                         raw_value=raw,
-                        channel=read.channel,
-                        unit=grid.unit,
                         flag=flag,
-                        wavelength_nm=read.wavelength_nm,
-                        excitation_nm=read.excitation_nm,
-                        read_index=grid.read_index,
-                        elapsed_s=read.elapsed_s,
-                        vendor=grid.vendor,
-                        instrument_model=grid.model,
-                        instrument_serial=grid.serial,
-                        read_at=grid.read_at,
+                        **shared,
                     )
 
     def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
         columns = ReadingColumns()
         cache: dict[str, tuple[float | None, str | None]] = {}
         for grid in self._grids(data, name):
-            read = grid.read
             cells = [cell for row_cells in grid.rows for cell in row_cells[1 : grid.columns + 1]]
             values, flags = parse_cells(cells, decimal_comma=True, cache=cache)
             wells, row_indices, column_indices = _grid_wells(len(grid.rows), grid.columns)
             columns.extend(
                 len(cells),
-                plate_id=grid.plate_id,
                 well=wells,
                 row_index=row_indices,
                 column_index=column_indices,
-                plate_format=grid.plate_format,
-                measurement=read.measurement,
                 value=values,
                 raw_value=cells,
-                channel=read.channel,
-                unit=grid.unit,
                 flag=flags,
-                wavelength_nm=read.wavelength_nm,
-                excitation_nm=read.excitation_nm,
-                read_index=grid.read_index,
-                elapsed_s=read.elapsed_s,
-                vendor=grid.vendor,
-                instrument_model=grid.model,
-                instrument_serial=grid.serial,
-                read_at=grid.read_at,
+                **grid.shared(),
             )
         return columns
 

@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading, decode_text, default_plate_id, make_reading
+from lab_etl.parsers.base import (
+    InstrumentParser,
+    Reading,
+    check_row_length,
+    decode_text,
+    default_plate_id,
+    head_lines,
+    make_reading,
+)
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 
@@ -67,7 +75,6 @@ class RevvityKaleidoParser(InstrumentParser):
     display_name = "Revvity Kaleido"
     vendor = "Revvity"
     extensions = ("csv",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if (
@@ -76,7 +83,7 @@ class RevvityKaleidoParser(InstrumentParser):
             or "Software version:,,Kaleido" in head
         ):
             return True
-        lines = [line.strip() for line in head.lstrip("\ufeff").splitlines()[:30] if line.strip(" ,;\t")]
+        lines = [line.strip() for line in head_lines(head, 30) if line.strip(" ,;\t")]
         if lines and lines[0].startswith("EnSight Results from"):
             return True
         titled = any(_RESULT_TITLE_RE.match(line.replace("\xa0", " ")) for line in lines[:5])
@@ -352,12 +359,7 @@ def _readings(
                 block.line,
             )
         for offset, (row, cells) in enumerate(zip(rows, block.rows, strict=True), 1):
-            if len(cells) < len(columns) or any(cell.strip() for cell in cells[len(columns) :]):
-                raise ParseError(
-                    f"row {row_label(row)} has {len(cells)} cells where {len(columns)} are expected",
-                    name,
-                    block.line + offset,
-                )
+            check_row_length(cells, len(columns), name, block.line + offset, row_label(row))
             for column, cell in zip(columns, cells, strict=False):
                 yield make_reading(
                     plate_id,

@@ -42,12 +42,11 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
-from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
 
-_ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)} | {"A" + chr(65 + i): 27 + i for i in range(6)}
 _WELL_RE = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
 _PLATE_DIGITS_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _SECONDS_RE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*s\s*$")
@@ -71,10 +70,10 @@ def _as_int(cell: Cell) -> int | None:
 def _well(text: str) -> tuple[int, int] | None:
     """(row, column) of a well header such as ``A1``/``B12``/``AF48``; None when the text is no well."""
     match = _WELL_RE.match(text)
-    if not match or match.group(1) not in _ROW_LETTERS:
+    if not match or match.group(1) not in ROW_INDEX:
         return None
     column = int(match.group(2))
-    return (_ROW_LETTERS[match.group(1)], column) if column >= 1 else None
+    return (ROW_INDEX[match.group(1)], column) if column >= 1 else None
 
 
 def _parse_datetime(text: str) -> datetime | None:
@@ -153,7 +152,6 @@ class TecanParser(InstrumentParser):
     display_name = "Tecan Magellan / i-control / Spark"
     vendor = "Tecan"
     extensions = ("xlsx", "csv", "txt")
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:
@@ -420,9 +418,22 @@ class _Sections:
         return f"{channel} {label.name or title or count}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """What every table of one i-control sheet is read with: the sheet's rows, the file's name (for errors) and
+    number style, the run header and the settings sections read so far (both filled in as the sheet is walked)."""
+
+    rows: Sequence[Row]
+    source: str
+    decimal_comma: bool
+    run: _Header
+    sections: _Sections
+
+
 def _icontrol(rows: Sequence[Row], source: str, stem: str, decimal_comma: bool) -> Iterator[Reading]:
     run = _Header(stem=stem)
     sections = _Sections()
+    sheet = _Sheet(rows, source, decimal_comma, run, sections)
     title = ""
     found_section = False
     index = 0
@@ -466,16 +477,14 @@ def _icontrol(rows: Sequence[Row], source: str, stem: str, decimal_comma: bool) 
             sections.labels[-1].started = _parse_datetime(value)
         elif key == "<>":
             label = sections.label_for(title)
-            index = yield from _endpoint_grid(rows, index, position, label, sections, run, title, source, decimal_comma)
+            index = yield from _endpoint_grid(sheet, index, position, label, title)
             found_section = True
             title = ""
             continue
         elif lowered in ("cycle nr.", "cycle nr", "wavel.", "wavelength [nm]", "wavel. [nm]"):
             label = sections.label_for(title)
             spectral = lowered.startswith("wavel")
-            index = yield from _series_table(
-                rows, index, position, label, sections, run, title, source, decimal_comma, spectral
-            )
+            index = yield from _series_table(sheet, index, position, label, title, spectral)
             found_section = True
             title = ""
             continue
@@ -503,18 +512,9 @@ def _common(run: _Header, label: _Label, channel: str) -> dict[str, Any]:
     }
 
 
-def _endpoint_grid(
-    rows: Sequence[Row],
-    start: int,
-    corner: int,
-    label: _Label,
-    sections: _Sections,
-    run: _Header,
-    title: str,
-    source: str,
-    decimal_comma: bool,
-) -> Generator[Reading, None, int]:
+def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title: str) -> Generator[Reading, None, int]:
     """Readings of one ``<>`` plate grid; returns the index of the row after the grid."""
+    rows, run, source, decimal_comma = sheet.rows, sheet.run, sheet.source, sheet.decimal_comma
     header = rows[start]
     numbers = [(position, _as_int(cell)) for position, cell in enumerate(header) if position > corner]
     columns = [(position, number) for position, number in numbers if number is not None]
@@ -525,9 +525,9 @@ def _endpoint_grid(
     while index < len(rows):
         row = rows[index]
         letter = cell_text(row[corner]).upper() if corner < len(row) else ""
-        if letter not in _ROW_LETTERS:
+        if letter not in ROW_INDEX:
             break
-        grid.append((_ROW_LETTERS[letter], row))
+        grid.append((ROW_INDEX[letter], row))
         index += 1
     if not grid:
         raise ParseError("a plate grid ('<>') has no row A", source, start + 2)
@@ -541,7 +541,7 @@ def _endpoint_grid(
         )
     plate_format = run.plate_format or smallest_plate_format(len(grid), max(number for _, number in columns))
     plate_id = run.plate_id or run.stem
-    channel = sections.channel(plate_id, label, title)
+    channel = sheet.sections.channel(plate_id, label, title)
     filled = [
         (row_index, number)
         for row_index, row in grid
@@ -584,18 +584,10 @@ def _check_inside(row_index: int, column: int, plate_format: int, source: str, l
 
 
 def _series_table(
-    rows: Sequence[Row],
-    start: int,
-    corner: int,
-    label: _Label,
-    sections: _Sections,
-    run: _Header,
-    title: str,
-    source: str,
-    decimal_comma: bool,
-    spectral: bool,
+    sheet: _Sheet, start: int, corner: int, label: _Label, title: str, spectral: bool
 ) -> Generator[Reading, None, int]:
     """Readings of a kinetic (``Cycle Nr.``) or spectrum (``Wavel.``) table, wells as columns or as rows."""
+    rows, run, source, decimal_comma = sheet.rows, sheet.run, sheet.source, sheet.decimal_comma
     header = rows[start]
     header_texts = [cell_text(cell) for cell in header]
     well_columns = [
@@ -661,7 +653,7 @@ def _series_table(
     max_column = max(position[1] for position in wells.values() if position)
     plate_format = run.plate_format or smallest_plate_format(max_row, max_column)
     plate_id = run.plate_id or run.stem
-    channel = sections.channel(plate_id, label, title, "spectrum" if spectral else None)
+    channel = sheet.sections.channel(plate_id, label, title, "spectrum" if spectral else None)
     fields = _common(run, label, channel)
     # reads never taken (a run stopped early) are trailing all-empty cycles; keep the rest, blanks as missing
     last = max(

@@ -32,11 +32,10 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime
-from lab_etl.plates import GEOMETRY, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, smallest_plate_format
 
 Row = Sequence[object]
 
-_ROW_LETTERS = {chr(65 + i): i + 1 for i in range(26)} | {"A" + chr(65 + i): 27 + i for i in range(6)}
 #: step titles that are raw reads -> measurement name
 _MEASURED_STEPS = (
     ("absorbance", "absorbance"),
@@ -115,7 +114,6 @@ class ThermoSkanItParser(InstrumentParser):
     display_name = "Thermo Fisher Scientific SkanIt"
     vendor = "Thermo Fisher Scientific"
     extensions = ("xlsx",)
-    version = "1"
 
     def sniff(self, head: str) -> bool:
         if not head:
@@ -208,10 +206,10 @@ def _layouts(rows: Sequence[Row]) -> dict[str, dict[tuple[int, int], str]]:
             header = [
                 (position, int(cell_text(cell))) for position, cell in enumerate(row) if cell_text(cell).isdigit()
             ]
-        elif plate and header and first in _ROW_LETTERS:
+        elif plate and header and first in ROW_INDEX:
             for position, column in header:
                 if position < len(row) and cell_text(row[position]):
-                    layouts[plate][(_ROW_LETTERS[first], column)] = cell_text(row[position])
+                    layouts[plate][(ROW_INDEX[first], column)] = cell_text(row[position])
     return layouts
 
 
@@ -239,13 +237,13 @@ def _read_grid(rows: Sequence[Row], start: int, header: list[tuple[int, int]], s
     while index < len(rows):
         row = rows[index]
         letter = cell_text(row[0]) if row else ""
-        if letter not in _ROW_LETTERS:
+        if letter not in ROW_INDEX:
             if not letter and row and any(cell_text(cell) for cell in row[1:]):
                 # continuation lines of a layout cell (group, dilution) sit under the well's row
                 index += 1
                 continue
             break
-        row_index = _ROW_LETTERS[letter]
+        row_index = ROW_INDEX[letter]
         if row_index != grid.rows + 1:
             raise ParseError(
                 f"the '{corner}' grid starting on line {start + 1} jumps from row {grid.rows} to row {letter}; "

@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from contextlib import suppress
 from datetime import datetime
 
 #: Date/time spellings instrument software writes, tried in this order by :func:`parse_datetime`.
@@ -134,10 +135,8 @@ def parse_datetime(text: str, formats: Iterable[str] = DATE_FORMATS) -> datetime
     text = " ".join(text.split())
     if not text:
         return None
-    try:
+    with suppress(ValueError):
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     for date_format in formats:
         try:
             return datetime.strptime(text, date_format)
@@ -164,10 +163,8 @@ def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | N
     text = text.strip()
     if not text:
         return None
-    try:
+    with suppress(ValueError):
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     match = _DATE_RE.match(text)
     if not match:
         return None
@@ -226,6 +223,22 @@ def split_cells(line: str, delimiter: str) -> list[str]:
     if '"' in line:
         return next(csv.reader([line], delimiter=delimiter), [])
     return line.split(delimiter)
+
+
+def numbered_name(name: str, taken: Container[str], separator: str) -> str:
+    """``name`` itself, or, when it is taken, the first of ``name`` + ``separator`` + 2, 3, ... that is not.
+
+    Examples
+    --------
+    >>> numbered_name("od", {"od", "od_2"}, "_"), numbered_name("Caffeine", set(), " #")
+    ('od_3', 'Caffeine')
+    """
+    candidate = name
+    number = 2
+    while candidate in taken:
+        candidate = f"{name}{separator}{number}"
+        number += 1
+    return candidate
 
 
 def snake_case(text: str) -> str:

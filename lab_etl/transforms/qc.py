@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 #: one QC row per plate read: plate ids such as Gen5's "Plate 1" repeat across files, so the file is part of it
 GROUP = ["source_sha256", "plate_id", "measurement", "channel"]
 
+#: The plate metrics :func:`plate_qc` computes, in its output's order (a report lists them in this order too).
+METRICS = (
+    "z_prime",
+    "signal_to_background",
+    "positive_cv_pct",
+    "negative_cv_pct",
+    "blank_cv_pct",
+    "edge_effect_pct",
+)
+
 
 @dataclass(frozen=True)
 class QcThresholds:
@@ -144,12 +154,7 @@ def plate_qc(results: DataFrame, thresholds: QcThresholds | None = None) -> Data
         "positive_sd",
         "negative_mean",
         "negative_sd",
-        "z_prime",
-        "signal_to_background",
-        "positive_cv_pct",
-        "negative_cv_pct",
-        "blank_cv_pct",
-        "edge_effect_pct",
+        *METRICS,
         F.when(has_controls, reasons == "").alias("qc_pass"),
         F.when(has_controls, F.when(reasons != "", reasons))
         .otherwise(F.lit("fewer than two positive and two negative controls: not judged"))

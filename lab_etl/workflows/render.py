@@ -208,6 +208,25 @@ def job_default_arguments(workflow: Workflow, job: Job, wheel_name: str) -> dict
     return {**arguments, **job.arguments}
 
 
+def _glue_node(
+    workflow: Workflow, node: Job | Crawler, role: str, tags: Mapping[str, str], properties: dict[str, Any]
+) -> Resource:
+    """The ``AWS::Glue::Job`` or ``AWS::Glue::Crawler`` of one workflow node: its Glue name, description (the
+    workflow's name and the node's when it has none) and role, then ``properties``, then the tags."""
+    kind = "Job" if isinstance(node, Job) else "Crawler"
+    return Resource(
+        logical_id(kind, node.name),
+        f"AWS::Glue::{kind}",
+        {
+            "Name": workflow.glue_name(node.name),
+            "Description": node.description or f"{workflow.name}: {node.name}",
+            "Role": f"${{{role}.Arn}}",
+            **properties,
+            "Tags": dict(tags),
+        },
+    )
+
+
 def lock_table_resource(workflow: Workflow, tag_list: list[dict[str, str]]) -> Resource:
     """The DynamoDB table guarding concurrent writers: on-demand billing, TTL (DynamoDB encrypts every table at
     rest; the items hold table paths and lock owners, no lab data).
@@ -307,13 +326,12 @@ def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Re
     )
     for job in workflow.topological_jobs():
         resources.append(
-            Resource(
-                logical_id("Job", job.name),
-                "AWS::Glue::Job",
+            _glue_node(
+                workflow,
+                job,
+                JOB_ROLE,
+                tags,
                 {
-                    "Name": workflow.glue_name(job.name),
-                    "Description": job.description or f"{workflow.name}: {job.name}",
-                    "Role": f"${{{JOB_ROLE}.Arn}}",
                     "Command": {
                         "Name": "glueetl",
                         "ScriptLocation": f"s3://{artifacts}/{script_key(job)}",
@@ -326,19 +344,17 @@ def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Re
                     "MaxRetries": job.max_retries,
                     "ExecutionProperty": {"MaxConcurrentRuns": 1},
                     "DefaultArguments": job_default_arguments(workflow, job, wheel_name),
-                    "Tags": dict(tags),
                 },
             )
         )
     for crawler in workflow.crawlers:
         resources.append(
-            Resource(
-                logical_id("Crawler", crawler.name),
-                "AWS::Glue::Crawler",
+            _glue_node(
+                workflow,
+                crawler,
+                CRAWLER_ROLE,
+                tags,
                 {
-                    "Name": workflow.glue_name(crawler.name),
-                    "Description": crawler.description or f"{workflow.name}: {crawler.name}",
-                    "Role": f"${{{CRAWLER_ROLE}.Arn}}",
                     "DatabaseName": crawler.database,
                     "Targets": {
                         "DeltaTargets": [
@@ -350,7 +366,6 @@ def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Re
                         ]
                     },
                     "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-                    "Tags": dict(tags),
                 },
             )
         )
