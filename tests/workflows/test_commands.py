@@ -58,15 +58,27 @@ def test_deploy_command(
     runner = CliRunner()
     definition = tmp_path / "cli_assay.yaml"
     assert (
-        runner.invoke(workflow, ["clone", "plate_reader_assay", "cli_assay", "--output", str(definition)]).exit_code
+        runner.invoke(
+            workflow,
+            # its own lock table: the warehouse's lock table is shared, and other tests deploy one to this moto server
+            [
+                "clone",
+                "plate_reader_assay",
+                "cli_assay",
+                "--set",
+                "lock_table=locks_cli_assay",
+                "--output",
+                str(definition),
+            ],
+        ).exit_code
         == 0
     )
     arguments = ["deploy", str(definition), "--endpoint-url", moto_server, "--region", "us-east-1"]
     arguments += ["--jobs-dir", str(jobs_dir), "--wheel", str(wheel_path)]
     first = runner.invoke(workflow, arguments)
     assert first.exit_code == 0, first.output
-    assert "cli_assay in 123456789012/us-east-1: 24 created, 0 updated, 0 unchanged" in first.output
+    assert "cli_assay in 123456789012/us-east-1: 25 created, 0 updated, 0 unchanged" in first.output
     second = runner.invoke(workflow, arguments)
-    assert "0 created, 0 updated, 24 unchanged" in second.output
+    assert "0 created, 0 updated, 25 unchanged" in second.output
     glue = boto3.client("glue", endpoint_url=moto_server, region_name="us-east-1")
     assert glue.get_workflow(Name="cli_assay")["Workflow"]["Name"] == "cli_assay"
