@@ -392,3 +392,36 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
     assert len(runs) == 1, f"{len(runs)} ingest_runs rows after four killed runs and one complete one"
     for name in ("ingest_log", "run_plates", "dq_results"):
         assert {row["run_id"] for row in _table_rows(_folder(warehouse, name))} == runs, f"{name} names another run"
+
+
+def test_a_create_table_killed_before_its_first_commit_does_not_wedge_the_warehouse(lakehouse: Any) -> None:
+    """What a kill during CREATE TABLE leaves (seen by the chained test): the table's ``_delta_log`` folder, empty or
+    with Delta's temporary commit file, and no commit. Delta would neither register that folder ("no transaction
+    log") nor create a table over it ("location is not empty"), so every later run failed."""
+    from pyspark.errors import AnalysisException
+
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    runs = contract("ingest_runs")
+    location = delta.table_location(spark, runs)
+    folder = Path(location.removeprefix("file:"))
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "_delta_log").mkdir(parents=True)
+    (folder / "_delta_log" / ".00000000000000000000.json.0b1c.tmp").write_text('{"commitInfo"')
+    assert not delta.is_delta_folder(spark, location)
+
+    assert delta.ensure_table(spark, runs) == runs.qualified_name
+    assert delta.is_delta_folder(spark, location) and _versions(folder) == [0]
+    assert spark.table(runs.qualified_name).count() == 0
+
+    # a folder with anything beside a commit-less _delta_log is not taken for a killed CREATE: Delta's error stands
+    plates = contract("run_plates")
+    other = Path(delta.table_location(spark, plates).removeprefix("file:"))
+    shutil.rmtree(other, ignore_errors=True)
+    (other / "_delta_log").mkdir(parents=True)
+    (other / "part-00000-stray.parquet").write_bytes(b"PAR1")
+    with pytest.raises(AnalysisException, match="NON_EMPTY_LOCATION"):
+        delta.ensure_table(spark, plates)
+    assert (other / "part-00000-stray.parquet").exists() and (other / "_delta_log").is_dir()
