@@ -1,4 +1,6 @@
-"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion.
+"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion: during the
+readings write, and (one chained test) at the first CREATE TABLE, in silver, in gold and during the ingest-log
+append, compared table by table with a clean run.
 
 The kill runs in a subprocess with its own warehouse (its own JVM); the tables are read back
 with the ``deltalake`` package, by path and without a JVM, so the check shares nothing with the killed process.
@@ -217,6 +219,15 @@ def _data_write(*tables: str) -> Any:
     return seen
 
 
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the run's process group (the CLI and its JVM); a group already gone is fine."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=60)
+
+
 def _run_killed_at(what: str, seen: Any, landing: Path, warehouse: Path, cwd: Path) -> str:
     """Start a run, SIGKILL its process group as soon as ``seen`` reports the kill point, and return that state.
 
@@ -240,9 +251,7 @@ def _run_killed_at(what: str, seen: Any, landing: Path, warehouse: Path, cwd: Pa
             if state is None:
                 time.sleep(POLL_S)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
+        _kill_group(process)
     assert process.returncode == -signal.SIGKILL, f"the run was not killed at {what}: it had already finished"
     return state
 
@@ -357,9 +366,7 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
             assert runs == [], f"a killed run (at {what}) wrote a row to ingest_runs"
         clean.wait(timeout=RUN_TIMEOUT_S)
     finally:
-        if clean.poll() is None:
-            os.killpg(clean.pid, signal.SIGKILL)
-            clean.wait(timeout=60)
+        _kill_group(clean)
     assert clean.returncode == 0, "the clean run failed:\n" + clean_output.read_text(errors="replace")[-3000:]
     expected = _summary(clean_warehouse, landing)
     assert expected["tables"]["assay_results_flat"]["rows"] and expected["tables"]["plate_qc"]["rows"], (
