@@ -47,10 +47,16 @@ def table_location(spark: SparkSession, contract: TableContract) -> str:
 
 
 def is_delta_folder(spark: SparkSession, location: str) -> bool:
-    """True when ``location`` (local or ``s3a://``) holds a Delta table's ``_delta_log``."""
+    """True when ``location`` (local or ``s3a://``) holds a Delta table: a ``_delta_log`` with at least one commit
+    (``<version>.json``) or checkpoint.
+
+    A ``_delta_log`` folder alone is not a table: a process killed while creating the table leaves the folder
+    without its first commit, and registering that folder by location fails; such a folder is created afresh.
+    """
     jvm: Any = spark._jvm
-    log_path = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log")
-    return bool(log_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(log_path))  # type: ignore[attr-defined]
+    pattern = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log/[0-9]*.{json,parquet}")
+    found = pattern.getFileSystem(spark._jsc.hadoopConfiguration()).globStatus(pattern)  # type: ignore[attr-defined]
+    return found is not None and len(found) > 0
 
 
 def create_if_missing(spark: SparkSession, contract: TableContract) -> None:
@@ -77,6 +83,7 @@ def ensure_table(spark: SparkSession, contract: TableContract) -> str:
         if is_delta_folder(spark, location):  # another process created it while this one waited for the lock
             spark.sql(f"CREATE TABLE IF NOT EXISTS {contract.qualified_name} USING DELTA LOCATION '{location}'")
             return contract.qualified_name
+        _clear_unfinished_create(spark, location)
         partitioned = f"\nPARTITIONED BY ({', '.join(contract.partition_by)})" if contract.partition_by else ""
         properties = ", ".join(f"'{k}' = '{v}'" for k, v in TABLE_PROPERTIES.items())
         comment = contract.description.replace("'", "\\'")
@@ -85,6 +92,20 @@ def ensure_table(spark: SparkSession, contract: TableContract) -> str:
             f"{partitioned}\nLOCATION '{location}'\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
         )
     return contract.qualified_name
+
+
+def _clear_unfinished_create(spark: SparkSession, location: str) -> None:
+    """Remove what a process killed during ``CREATE TABLE`` leaves at ``location``: a ``_delta_log`` folder without a
+    commit (:func:`is_delta_folder` is False) and nothing else. Delta refuses to create a table on a location that
+    is not empty, so without this every later run would fail. A folder holding anything else is left alone."""
+    jvm: Any = spark._jvm
+    root = jvm.org.apache.hadoop.fs.Path(location)
+    fs = root.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    if not fs.exists(root):
+        return
+    if [status.getPath().getName() for status in fs.listStatus(root)] == ["_delta_log"]:
+        log.warning("%s holds a _delta_log without a commit (a CREATE TABLE killed half-way); removed", location)
+        fs.delete(jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log"), True)
 
 
 def conform(df: DataFrame, contract: TableContract) -> DataFrame:

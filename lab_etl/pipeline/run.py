@@ -5,7 +5,7 @@ One pass (``run_pipeline``): the landing area is listed once and compared with t
 instrument files are read, hashed and parsed in one Spark pass and the new side files read once on the driver;
 every new file is classified (parsed, quarantined, duplicate) before the first write; then each table is written
 at most once — readings, quarantine, experiments, layouts, reagents, reference, silver and gold (each gated) — and
-last the run's bookkeeping: the data-quality results, the ingest log, the plates of the run
+last the run's bookkeeping: the ingest log, the data-quality results, the plates of the run
 (``lab_bronze.run_plates``) and the run's row in ``lab_bronze.ingest_runs``. The scope (new files, touched plates)
 flows in memory from stage to stage. Because the log is written last, a run killed anywhere before it leaves its
 files unlogged: the rerun reads them again, the MERGEs add nothing twice and the plates are rebuilt.
@@ -151,12 +151,14 @@ def run_pipeline(
     outcomes = {e.path: outcomes[e.path] for e in instruments}
     summary = _summary(run_id, landing, listing.instruments, instruments, outcomes, bronze.readings_written)
     with console.status("writing the run's log"), profile.step("log"):
-        publisher.write_results()
         rows = log_rows(run_id, instruments, parsed.digests, outcomes, run.now)
         for folder in SIDE_FOLDERS:
             batch = run.side[folder]
             rows += log_rows(run_id, batch.entries, run.side_digests, batch.outcomes, run.now)
         write_log(spark, rows)
+        # after the log: a run killed before the log commit is redone whole, and its gate results are written once,
+        # by the rerun (written before the log, the killed run's results stayed beside the rerun's)
+        publisher.write_results()
         plates = {"ingest": bronze.plates, **side.plates, "silver": silver.plates}
         if side.reference_changed:
             plates["reference"] = silver.reference_plates

@@ -1,4 +1,6 @@
-"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion.
+"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion: during the
+readings write, and (one chained test) at the first CREATE TABLE, in silver, in gold and during the ingest-log
+append, compared table by table with a clean run.
 
 The kill runs in a subprocess with its own warehouse (its own JVM); the tables are read back
 with the ``deltalake`` package, by path and without a JVM, so the check shares nothing with the killed process.
@@ -129,3 +131,304 @@ def test_sigkill_during_delta_write_then_rerun_loses_nothing_and_doubles_nothing
     assert [(r["files_seen"], r["files_parsed"], r["files_quarantined"], r["files_duplicate"]) for r in runs] == [
         (3, 2, 1, 0)
     ]
+
+
+# ------------------------------------------------------------------------------------- kills at every step
+#
+# One chained test: a landing that reaches silver and gold (an LC-MS plate with its ELN layout, a plate-reader
+# plate without one, the same bytes again under another name, a bad file, a ChEMBL download) is run and killed at
+# four points in turn, each rerun picking up what the last one left: the first CREATE TABLE of a fresh warehouse,
+# the silver step, the gold step, the ingest-log append. A fifth run completes. A clean run of the same landing,
+# into its own warehouse, runs beside the chain and is the reference: after the last run every table must equal
+# the clean run's (run ids, run clocks and folders left out, as tests/expected_rows.py does), and right after each
+# kill every table must be empty or already equal to it (a whole commit, never part of one).
+
+CHAIN_LANDING = {
+    "instruments/lcms/THIO-1.csv": "hte/thiolation_plate_yield.csv",  # the plate the ELN export lays out
+    "instruments/plate_readers/gen5 endpoint.txt": "instruments/agilent_gen5/endpoint_singleplate.txt",
+    "instruments/plate_readers/gen5 endpoint (copy).txt": "instruments/agilent_gen5/endpoint_singleplate.txt",
+    "instruments/plate_readers/bad export.txt": f"instruments/{BAD}",
+    "eln/hte_thiolation_eln.csv": "eln/hte_thiolation_eln.csv",
+}
+CHEMBL = "reference/chembl_27_EGFR_compounds_first500.csv"  # from examples/landing (a 500-compound cut)
+#: Silver and gold tables whose first data file (or data commit) marks the kill point of their step.
+SILVER_TABLES = ("plate_results",)
+GOLD_TABLES = ("plate_qc", "assay_results_flat")
+POLL_S = 0.002
+
+
+def _chain_landing(root: Path, data_dir: Path) -> Path:
+    from tests.expected_rows import DEMO_LANDING
+
+    landing = root / "landing"
+    for name, source in {**CHAIN_LANDING, CHEMBL: None}.items():
+        target = landing / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEMO_LANDING / CHEMBL if source is None else data_dir / source, target)
+    return landing
+
+
+def _folder(warehouse: Path, name: str) -> Path:
+    from lab_etl.contracts import contract
+
+    spec = contract(name)
+    return warehouse / f"{spec.database}.db" / spec.table
+
+
+def _versions(folder: Path) -> list[int]:
+    log = folder / "_delta_log"
+    try:
+        return sorted(int(e.name[:20]) for e in os.scandir(log) if e.name.endswith(".json") and e.name[:20].isdigit())
+    except FileNotFoundError:
+        return []
+
+
+def _table_rows(folder: Path) -> list[dict[str, Any]]:
+    """The table's rows at its latest commit; none when the folder holds no commit yet."""
+    return _rows(folder) if _versions(folder) else []
+
+
+# -- kill points: each returns the state of its table(s) once the point is reached, else None
+
+
+def _first_create(warehouse: Path) -> str | None:
+    """The first table of a fresh warehouse: its ``_delta_log`` folder (CREATE TABLE under way) or first commit."""
+    for database in sorted(warehouse.glob("*.db")):
+        for folder in sorted(database.iterdir()):
+            if (folder / "_delta_log").is_dir():
+                done = 0 in _versions(folder)
+                return f"{database.stem}.{folder.name}: " + (
+                    "first commit written" if done else "_delta_log, no commit"
+                )
+    return None
+
+
+def _data_write(*tables: str) -> Any:
+    """The first data file or data commit (a version after CREATE TABLE's) in any of ``tables``."""
+
+    def seen(warehouse: Path) -> str | None:
+        for name in tables:
+            folder = _folder(warehouse, name)
+            if not folder.is_dir():
+                continue
+            committed = any(v >= 1 for v in _versions(folder))
+            if committed or any(e.name.endswith(".parquet") for e in os.scandir(folder)):
+                return f"{name}: " + ("data commit done" if committed else "data files written, commit pending")
+        return None
+
+    return seen
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the run's process group (the CLI and its JVM); a group already gone is fine."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=60)
+
+
+def _run_killed_at(what: str, seen: Any, landing: Path, warehouse: Path, cwd: Path) -> str:
+    """Start a run, SIGKILL its process group as soon as ``seen`` reports the kill point, and return that state.
+
+    Fails (never passes) when the run ends or hangs before the point is seen.
+    """
+    cwd.mkdir(parents=True, exist_ok=True)
+    with open(cwd / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(
+            _command(landing, warehouse), cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+        )
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    state = None
+    try:
+        while state is None:
+            if process.poll() is not None:
+                tail = (cwd / "stderr.txt").read_text(errors="replace")[-2000:]
+                raise AssertionError(f"the run ended (exit {process.returncode}) before {what} was seen:\n{tail}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} within {RUN_TIMEOUT_S} s")
+            state = seen(warehouse)
+            if state is None:
+                time.sleep(POLL_S)
+    finally:
+        _kill_group(process)
+    assert process.returncode == -signal.SIGKILL, f"the run was not killed at {what}: it had already finished"
+    return state
+
+
+# -- the summary of every contract table, read by path (the rules of tests/expected_rows.py)
+
+
+def _summary(warehouse: Path, landing: Path) -> dict[str, Any]:
+    from lab_etl.contracts import all_tables
+    from tests.expected_rows import SIGNIFICANT_DIGITS, path_replacements
+
+    replacements = path_replacements(landing, warehouse)
+    return {
+        "format": 1,
+        "significant_digits": SIGNIFICANT_DIGITS,
+        "tables": {
+            name: _table_summary(name, _table_rows(_folder(warehouse, name)), replacements) for name in all_tables()
+        },
+    }
+
+
+def _table_summary(name: str, rows: list[dict[str, Any]], replacements: list[tuple[str, str]]) -> dict[str, Any]:
+    """Row count, digest of the sorted canonical rows and the digest per natural key, without run ids, the
+    run's clocks and the folders (rows the killed runs wrote carry their run id: that is not a difference)."""
+    import hashlib
+
+    from lab_etl.contracts import contract
+    from tests.expected_rows import (
+        RUN_COLUMNS,
+        STABLE_COLUMNS,
+        VOLATILE_COLUMNS,
+        _json,
+        _key_text,
+        _sha256,
+        _without_lab_etl_version,
+        canonical,
+    )
+
+    spec = contract(name)
+    wanted = STABLE_COLUMNS.get(name)
+    columns = [
+        c
+        for c in spec.column_names
+        if c not in VOLATILE_COLUMNS and c not in RUN_COLUMNS and (wanted is None or c in wanted)
+    ]
+    keys = [c for c in spec.natural_key if c in columns]
+    canonical_rows = []
+    for row in rows:
+        values = {c: canonical(row[c], replacements) for c in columns}
+        if isinstance(values.get("parser_version"), str):
+            values["parser_version"] = _without_lab_etl_version(values["parser_version"])
+        canonical_rows.append(values)
+    by_key: dict[str, list[str]] = {}
+    for values in canonical_rows:
+        digest = hashlib.sha256(_json(values).encode()).hexdigest()[:16]
+        by_key.setdefault(_key_text([values[k] for k in keys]), []).append(digest)
+    return {
+        "table": spec.qualified_name,
+        "natural_key": keys,
+        "columns": columns,
+        "rows": len(canonical_rows),
+        "rows_sha256": _sha256(sorted(_json(values) for values in canonical_rows)),
+        "by_key": {key: ",".join(sorted(digests)) for key, digests in sorted(by_key.items())},
+    }
+
+
+def _duplicate_keys(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Per table, the natural keys (run id included where the contract has it) held by more than one row."""
+    from lab_etl.contracts import all_tables, contract
+
+    found = {}
+    for name in all_tables():
+        key = contract(name).natural_key
+        counts = Counter(tuple(row[k] for k in key) for row in _table_rows(_folder(warehouse, name)))
+        doubled = [k for k, n in counts.items() if n > 1]
+        if doubled:
+            found[name] = doubled[:5]
+    return found
+
+
+def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
+    tmp_path: Path, data_dir: Path, record_property: Any
+) -> None:
+    from tests.expected_rows import compare
+
+    landing = _chain_landing(tmp_path, data_dir)
+    clean_warehouse, warehouse = tmp_path / "clean_warehouse", tmp_path / "warehouse"
+    (tmp_path / "clean").mkdir()
+    clean_output = tmp_path / "clean" / "output.txt"
+    with open(clean_output, "wb") as output:
+        clean = subprocess.Popen(  # beside the chain: the machine has few cores, but much of a run is waiting
+            _command(landing, clean_warehouse),
+            cwd=tmp_path / "clean",
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        at_kill: dict[str, dict[str, Any]] = {}
+        points = [
+            ("the first CREATE TABLE", _first_create),
+            ("the silver write", _data_write(*SILVER_TABLES)),
+            ("the gold write", _data_write(*GOLD_TABLES)),
+            ("the ingest-log append", _data_write("ingest_log")),
+        ]
+        for i, (what, seen) in enumerate(points, start=1):
+            state = _run_killed_at(what, seen, landing, warehouse, tmp_path / f"run{i}")
+            record_property(f"killed_at_{i}", f"{what}: {state}")
+            at_kill[f"{what} ({state})"] = _summary(warehouse, landing)  # read at once: whole commits or nothing
+            assert _duplicate_keys(warehouse) == {}, f"duplicate natural keys right after the kill at {what}"
+            runs = _table_rows(_folder(warehouse, "ingest_runs"))
+            assert runs == [], f"a killed run (at {what}) wrote a row to ingest_runs"
+        clean.wait(timeout=RUN_TIMEOUT_S)
+    finally:
+        _kill_group(clean)
+    assert clean.returncode == 0, "the clean run failed:\n" + clean_output.read_text(errors="replace")[-3000:]
+    expected = _summary(clean_warehouse, landing)
+    assert expected["tables"]["assay_results_flat"]["rows"] and expected["tables"]["plate_qc"]["rows"], (
+        "the landing no longer reaches gold: the kill points in silver and gold test nothing"
+    )
+    empty = {"significant_digits": expected["significant_digits"], "tables": {}}
+    for point, summary in at_kill.items():
+        for name, table_summary in summary["tables"].items():
+            empty["tables"] = {name: _table_summary(name, [], [])}
+            partial = compare(empty, {**summary, "tables": {name: table_summary}}) and compare(
+                {**expected, "tables": {name: expected["tables"][name]}}, {**summary, "tables": {name: table_summary}}
+            )
+            assert not partial, f"after the kill at {point}, {name} is neither empty nor whole:\n" + "\n".join(partial)
+
+    rerun = subprocess.run(
+        _command(landing, warehouse), cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
+    assert rerun.returncode == 0, f"the last rerun failed:\n{rerun.stdout[-3000:]}{rerun.stderr[-3000:]}"
+
+    differences = compare(expected, _summary(warehouse, landing))
+    assert differences == [], "after four kills and a rerun the tables differ from a clean run's:\n" + "\n".join(
+        differences
+    )
+    assert _duplicate_keys(warehouse) == {}
+    log = _table_rows(_folder(warehouse, "ingest_log"))
+    landing_files = sorted(str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file())
+    assert sorted(str(Path(row["path"].removeprefix("file:")).relative_to(landing)) for row in log) == landing_files
+    # the run log is true: one row, the completed run's; every bookkeeping row belongs to it
+    runs = {row["run_id"] for row in _table_rows(_folder(warehouse, "ingest_runs"))}
+    assert len(runs) == 1, f"{len(runs)} ingest_runs rows after four killed runs and one complete one"
+    for name in ("ingest_log", "run_plates", "dq_results"):
+        assert {row["run_id"] for row in _table_rows(_folder(warehouse, name))} == runs, f"{name} names another run"
+
+
+def test_a_create_table_killed_before_its_first_commit_does_not_wedge_the_warehouse(lakehouse: Any) -> None:
+    """What a kill during CREATE TABLE leaves (seen by the chained test): the table's ``_delta_log`` folder, empty or
+    with Delta's temporary commit file, and no commit. Delta would neither register that folder ("no transaction
+    log") nor create a table over it ("location is not empty"), so every later run failed."""
+    from pyspark.errors import AnalysisException
+
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    runs = contract("ingest_runs")
+    location = delta.table_location(spark, runs)
+    folder = Path(location.removeprefix("file:"))
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "_delta_log").mkdir(parents=True)
+    (folder / "_delta_log" / ".00000000000000000000.json.0b1c.tmp").write_text('{"commitInfo"')
+    assert not delta.is_delta_folder(spark, location)
+
+    assert delta.ensure_table(spark, runs) == runs.qualified_name
+    assert delta.is_delta_folder(spark, location) and _versions(folder) == [0]
+    assert spark.table(runs.qualified_name).count() == 0
+
+    # a folder with anything beside a commit-less _delta_log is not taken for a killed CREATE: Delta's error stands
+    plates = contract("run_plates")
+    other = Path(delta.table_location(spark, plates).removeprefix("file:"))
+    shutil.rmtree(other, ignore_errors=True)
+    (other / "_delta_log").mkdir(parents=True)
+    (other / "part-00000-stray.parquet").write_bytes(b"PAR1")
+    with pytest.raises(AnalysisException, match="NON_EMPTY_LOCATION"):
+        delta.ensure_table(spark, plates)
+    assert (other / "part-00000-stray.parquet").exists() and (other / "_delta_log").is_dir()
