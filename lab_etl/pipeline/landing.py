@@ -268,11 +268,6 @@ def list_files(spark: SparkSession, root: str, exclude: tuple[str, ...] = ()) ->
     return sorted(found, key=lambda f: f.path)
 
 
-def list_landing(spark: SparkSession, landing: str, exclude: tuple[str, ...] = ()) -> list[LandingFile]:
-    """The files of ``landing`` (see :func:`list_files`); kept for callers that list one folder."""
-    return list_files(spark, landing, exclude)
-
-
 def relative_path(path: str, root: str) -> str:
     """``path`` relative to the landing ``root`` (both as listed, qualified)."""
     return path[len(root) :].lstrip("/") if root and path.startswith(root) else path
