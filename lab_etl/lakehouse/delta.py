@@ -53,9 +53,10 @@ def is_delta_folder(spark: SparkSession, location: str) -> bool:
     A ``_delta_log`` folder alone is not a table: a process killed while creating the table leaves the folder
     without its first commit, and registering that folder by location fails; such a folder is created afresh.
     """
-    jvm: Any = spark._jvm
-    pattern = jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log/[0-9]*.{json,parquet}")
-    found = pattern.getFileSystem(spark._jsc.hadoopConfiguration()).globStatus(pattern)  # type: ignore[attr-defined]
+    from lab_etl.lakehouse.spark import hadoop_fs
+
+    fs, pattern = hadoop_fs(spark, location.rstrip("/") + "/_delta_log/[0-9]*.{json,parquet}")
+    found = fs.globStatus(pattern)
     return found is not None and len(found) > 0
 
 
@@ -98,14 +99,14 @@ def _clear_unfinished_create(spark: SparkSession, location: str) -> None:
     """Remove what a process killed during ``CREATE TABLE`` leaves at ``location``: a ``_delta_log`` folder without a
     commit (:func:`is_delta_folder` is False) and nothing else. Delta refuses to create a table on a location that
     is not empty, so without this every later run would fail. A folder holding anything else is left alone."""
-    jvm: Any = spark._jvm
-    root = jvm.org.apache.hadoop.fs.Path(location)
-    fs = root.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    from lab_etl.lakehouse.spark import hadoop_fs
+
+    fs, root = hadoop_fs(spark, location)
     if not fs.exists(root):
         return
     if [status.getPath().getName() for status in fs.listStatus(root)] == ["_delta_log"]:
         log.warning("%s holds a _delta_log without a commit (a CREATE TABLE killed half-way); removed", location)
-        fs.delete(jvm.org.apache.hadoop.fs.Path(location.rstrip("/") + "/_delta_log"), True)
+        fs.delete(hadoop_fs(spark, location.rstrip("/") + "/_delta_log")[1], True)
 
 
 def conform(df: DataFrame, contract: TableContract) -> DataFrame:
@@ -150,12 +151,13 @@ def _last_commit(spark: SparkSession, contract: TableContract) -> Commit:
     """
     import json
 
+    from lab_etl.lakehouse.spark import hadoop_fs
+
     location = table_location(spark, contract)
     jvm: Any = spark._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
     version = int(delta_log.unsafeVolatileSnapshot().version())
-    commit_path = jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/_delta_log/{version:020d}.json")
-    fs = commit_path.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    fs, commit_path = hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log/{version:020d}.json")
     stream = fs.open(commit_path)
     try:
         text = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")

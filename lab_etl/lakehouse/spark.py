@@ -26,7 +26,7 @@ import tempfile
 import zipfile
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lab_etl import glue_job
 from lab_etl.errors import ConfigError
@@ -164,6 +164,14 @@ def package_zip(folder: str | Path | None = None) -> Path:
             if path.is_file() and "__pycache__" not in path.parts:
                 archive.write(path, path.relative_to(package.parent).as_posix())
     return target
+
+
+def hadoop_fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """Hadoop's FileSystem for ``path`` (local or ``s3a://``, with the session's settings) and the path as a Hadoop
+    ``Path``."""
+    jvm: Any = spark._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[attr-defined]
 
 
 def warehouse_location(spark: SparkSession) -> str:

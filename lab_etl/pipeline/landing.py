@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.errors import ConfigError, ParseError
+from lab_etl.lakehouse.spark import hadoop_fs
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -228,13 +229,6 @@ class Listing:
             warning = " (matches no file: is the path right?)" if not count else ""
             lines.append(f"{route.pattern} -> {route.vendor}: {count} file(s){warning}")
         return lines
-
-
-def hadoop_fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
-    """Hadoop's FileSystem for ``path`` and the path as a Hadoop ``Path``."""
-    jvm: Any = spark._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path  # type: ignore[attr-defined]
 
 
 def path_exists(spark: SparkSession, path: str) -> bool:
