@@ -786,7 +786,7 @@ def head_lines(head: str, count: int | None = None) -> list[str]:
     return head.lstrip("\ufeff").splitlines()[:count]
 
 
-class LinePass:
+class LinePass(ABC):
     """One pass over the lines of one text file, for parsers that walk a file line by line.
 
     Holds the file's name (``source``, for errors), the plate id its name gives (``stem``), its ``lines``, whether
@@ -800,6 +800,10 @@ class LinePass:
         self.lines = text.splitlines()
         self.truncated = bool(text) and not text.endswith(("\n", "\r"))
         self.seen: set[tuple[str, str, str, str, int]] = set()
+
+    @abstractmethod
+    def readings(self) -> Iterator[Reading]:
+        """Walk the lines and yield the file's readings; raise :class:`ParseError` where the file is broken."""
 
 
 @dataclass(frozen=True)
@@ -847,3 +851,16 @@ class InstrumentParser(ABC):
 
     def info(self) -> ParserInfo:
         return ParserInfo(self.name, self.display_name, self.vendor, "native", self.extensions)
+
+
+class LinePassParser(InstrumentParser):
+    """A parser of text exports whose readings one :class:`LinePass` subclass (``line_pass``) collects.
+
+    ``parse`` decodes the file (:func:`decode_text`) and runs one pass over it; subclasses set ``line_pass``
+    besides the usual class attributes and implement ``sniff``.
+    """
+
+    line_pass: ClassVar[type[LinePass]]
+
+    def parse(self, data: bytes, name: str) -> Iterator[Reading]:
+        yield from self.line_pass(decode_text(data, name), name).readings()
