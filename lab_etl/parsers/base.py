@@ -666,6 +666,32 @@ def check_row_length(cells: Sequence[str], columns: int, source: str, line: int,
         raise ParseError(f"row {label} has {len(cells)} cells where {columns} are expected", source, line)
 
 
+def check_table_width(
+    body: Iterable[tuple[int, Sequence[str]]], width: int, source: str, *, values_beyond: bool = True
+) -> None:
+    """Raise :class:`ParseError` at the first ``(line number, cells)`` row of a table that has fewer cells than its
+    header's ``width`` (a cut or ragged file); with ``values_beyond=False`` also at one with a value past them
+    (trailing blank cells pass).
+
+    Examples
+    --------
+    >>> check_table_width([(2, ["A1", "5"]), (3, ["A2", "6", ""])], 2, "plate.csv", values_beyond=False)
+    >>> check_table_width([(2, ["A1"])], 2, "p.csv")
+    Traceback (most recent call last):
+    ...
+    lab_etl.errors.ParseError: p.csv:2: the line has 1 cells but the header has 2; the file looks truncated or ragged
+    """
+    for line, cells in body:
+        if len(cells) < width:
+            raise ParseError(
+                f"the line has {len(cells)} cells but the header has {width}; the file looks truncated or ragged",
+                source,
+                line,
+            )
+        if not values_beyond and any(cell.strip() for cell in cells[width:]):
+            raise ParseError(f"the line has values beyond the {width} columns of the header", source, line)
+
+
 def default_plate_id(name: str) -> str:
     """The plate id of a file that names none: its file name without folders (``/`` or ``\\``) and extension."""
     return PurePath(name.replace("\\", "/")).stem or "plate"
