@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 from lab_etl.errors import ParseError
-from lab_etl.plates import parse_well, well_name
+from lab_etl.plates import GEOMETRY, parse_well, row_index_of, row_label, well_name
 
 #: How many bytes of a file detection looks at.
 HEAD_BYTES = 65536
@@ -664,6 +664,53 @@ def check_row_length(cells: Sequence[str], columns: int, source: str, line: int,
     (trailing blank cells are allowed); ``label`` names the row (``"B"``) in the message."""
     if len(cells) < columns or any(cell.strip() for cell in cells[columns:]):
         raise ParseError(f"row {label} has {len(cells)} cells where {columns} are expected", source, line)
+
+
+def grid_row_numbers(labels: Sequence[str], first_line: int, source: str, *, gaps: bool = False) -> list[int]:
+    """The 1-based row numbers of a plate grid's row labels (``A``, ``B`` ..., one a line from ``first_line``).
+
+    The rows must follow one another (A, B, C ...), or with ``gaps`` only rise (A, E, I, M: an export of every fourth
+    row). Raises :class:`ParseError` naming the line of a label that is no row letter or out of order, and when there
+    are no labels (naming the header line above ``first_line``).
+
+    Examples
+    --------
+    >>> grid_row_numbers(["A", "B", "C"], 5, "plate.csv"), grid_row_numbers(["A", "E"], 5, "plate.csv", gaps=True)
+    ([1, 2, 3], [1, 5])
+    """
+    rows: list[int] = []
+    for line, label in enumerate(labels, first_line):
+        try:
+            # isalpha: a two-character cell such as 'A1' is a well, not row AA..AF
+            row = row_index_of(label) if label.isalpha() else 0
+        except ParseError:
+            row = 0
+        if gaps and (row < 1 or (rows and row <= rows[-1])):
+            raise ParseError(
+                f"'{label}' is not the next row letter of the grid (rows must rise: A, B, ...)", source, line
+            )
+        if not gaps and (row < 1 or (rows and row != rows[-1] + 1)):
+            expected = row_label(rows[-1] + 1) if rows else "A"
+            raise ParseError(
+                f"found row '{label}' where row {expected} should be; a row of the grid is missing or out of order",
+                source,
+                line,
+            )
+        rows.append(row)
+    if not rows:
+        raise ParseError("the grid has a column header but no rows under it", source, first_line - 1)
+    return rows
+
+
+def check_grid_fits(last_row: int, last_column: int, plate_format: int, source: str, line: int) -> None:
+    """Raise :class:`ParseError` when a grid reaching ``last_row`` x ``last_column`` lies outside the plate."""
+    plate_rows, plate_columns = GEOMETRY[plate_format]
+    if last_row > plate_rows or last_column > plate_columns:
+        raise ParseError(
+            f"the grid reaches row {row_label(last_row)}, column {last_column}, outside a {plate_format}-well plate",
+            source,
+            line,
+        )
 
 
 def check_table_width(

@@ -38,9 +38,11 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
+    check_grid_fits,
     check_row_length,
     decode_text,
     default_plate_id,
+    grid_row_numbers,
     head_lines,
     make_reading,
 )
@@ -458,32 +460,11 @@ def _grid_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tupl
 def _labelled_grid_cells(
     block: _PlateBlock, plate_format: int | None, name: str
 ) -> tuple[int, list[tuple[int, int, str]]]:
-    rows: list[int] = []
-    for offset, label in enumerate(block.row_labels or [], 1):
-        try:
-            row = row_index_of(label) if label.isalpha() else 0
-        except ParseError:
-            row = 0
-        if row < 1 or (rows and row <= rows[-1]):
-            raise ParseError(
-                f"'{label}' is not the next row letter of the grid (rows must rise: A, B, ...)",
-                name,
-                block.grid_line + offset,
-            )
-        rows.append(row)
-    if not rows:
-        raise ParseError("the grid has a column header but no rows under it", name, block.grid_line)
+    rows = grid_row_numbers(block.row_labels or [], block.grid_line + 1, name, gaps=True)
     columns = block.column_numbers
     if plate_format is None:
         plate_format = smallest_plate_format(rows[-1], columns[-1])
-    plate_rows, plate_columns = GEOMETRY[plate_format]
-    if rows[-1] > plate_rows or columns[-1] > plate_columns:
-        raise ParseError(
-            f"the grid reaches row {row_label(rows[-1])}, column {columns[-1]}, outside the {plate_format}-well plate "
-            "the file states",
-            name,
-            block.grid_line,
-        )
+    check_grid_fits(rows[-1], columns[-1], plate_format, name, block.grid_line)
     cells: list[tuple[int, int, str]] = []
     for offset, (row, values) in enumerate(zip(rows, block.rows, strict=True), 1):
         check_row_length(values, len(columns), name, block.grid_line + offset, row_label(row))

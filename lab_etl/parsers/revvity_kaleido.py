@@ -31,9 +31,11 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
+    check_grid_fits,
     check_row_length,
     decode_text,
     default_plate_id,
+    grid_row_numbers,
     head_lines,
     make_reading,
 )
@@ -298,26 +300,6 @@ def _plate_format(block: _ResultBlock, metadata: _Metadata, rows: list[int]) -> 
     return smallest_plate_format(rows[-1], block.column_numbers[-1])
 
 
-def _grid_rows(block: _ResultBlock, name: str) -> list[int]:
-    rows: list[int] = []
-    for offset, label in enumerate(block.row_labels, 1):
-        try:
-            row = row_index_of(label)
-        except ParseError:
-            row = 0
-        if row < 1 or (rows and row != rows[-1] + 1):
-            expected = row_label(rows[-1] + 1) if rows else "A"
-            raise ParseError(
-                f"found row '{label}' where row {expected} should be; a row of the grid is missing or out of order",
-                name,
-                block.line + offset,
-            )
-        rows.append(row)
-    if not rows:
-        raise ParseError("the results grid has a column header but no rows", name, block.line)
-    return rows
-
-
 def _readings(
     blocks: list[_ResultBlock], metadata: _Metadata, delimiter: str, stem: str, name: str
 ) -> Iterator[Reading]:
@@ -347,17 +329,10 @@ def _readings(
         elapsed = None
         if series_sizes[series] > 1 and interval and repeat is not None:
             elapsed = (repeat - 1) * interval
-        rows = _grid_rows(block, name)
+        rows = grid_row_numbers(block.row_labels, block.line + 1, name)
         plate_format = _plate_format(block, metadata, rows)
-        plate_rows, plate_columns = GEOMETRY[plate_format]
         columns = block.column_numbers
-        if rows[-1] > plate_rows or columns[-1] > plate_columns:
-            raise ParseError(
-                f"the grid reaches row {row_label(rows[-1])}, column {columns[-1]}, "
-                f"outside a {plate_format}-well plate",
-                name,
-                block.line,
-            )
+        check_grid_fits(rows[-1], columns[-1], plate_format, name, block.line)
         for offset, (row, cells) in enumerate(zip(rows, block.rows, strict=True), 1):
             check_row_length(cells, len(columns), name, block.line + offset, row_label(row))
             for column, cell in zip(columns, cells, strict=False):
