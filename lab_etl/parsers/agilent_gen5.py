@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from pathlib import PurePath
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -780,22 +781,24 @@ class AgilentGen5Parser(InstrumentParser):
     display_name = "Agilent Gen5 (text export)"
     vendor = VENDOR
     extensions = ("txt",)
+    #: how the export's first lines start, and the texts of which its head must hold one
+    software_line: ClassVar[str] = "Software Version\t"
+    head_marks: ClassVar[tuple[str, ...]] = ("Procedure Details", "Reader Type:\t", "Plate Number\t")
 
     def sniff(self, head: str) -> bool:
-        lines = head_lines(head, 12)
-        if not any(line.startswith("Software Version\t") for line in lines):
+        if not any(line.startswith(self.software_line) for line in head_lines(head, 12)):
             return False
-        return "Procedure Details" in head or "Reader Type:\t" in head or "Plate Number\t" in head
+        return any(mark in head for mark in self.head_marks)
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        yield from read_gen5_lines(_lines(data, name), name)
+        yield from read_gen5_lines(self.tab_lines(data, name), name)
 
     def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
-        return read_gen5_columns(_lines(data, name), name)
+        return read_gen5_columns(self.tab_lines(data, name), name)
 
-
-def _lines(data: bytes, name: str) -> list[str]:
-    return [line.rstrip("\r") for line in decode_text(data, name).split("\n")]
+    def tab_lines(self, data: bytes, name: str) -> list[str]:
+        """The export's lines, cells separated by tabs, without line ends."""
+        return [line.rstrip("\r") for line in decode_text(data, name).split("\n")]
 
 
 PARSER = AgilentGen5Parser()
