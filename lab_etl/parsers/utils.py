@@ -33,6 +33,22 @@ DATE_FORMATS: tuple[str, ...] = (
     "%Y/%m/%d %H:%M:%S",
 )
 
+#: How instrument software starts the title of a raw read (a SkanIt step, a SMART Control read mode) -> the
+#: measurement. Tried in this order, so that ``fluorescence polarization`` is not taken for ``fluorescence``.
+MEASUREMENT_TITLES: tuple[tuple[str, str], ...] = (
+    ("absorbance", "absorbance"),
+    ("photometric", "absorbance"),
+    ("fluorescence polarization", "fluorescence_polarization"),
+    ("time-resolved fluorescence", "time_resolved_fluorescence"),
+    ("time resolved fluorescence", "time_resolved_fluorescence"),
+    ("trf", "time_resolved_fluorescence"),
+    ("fluorescence", "fluorescence"),
+    ("fluorometric", "fluorescence"),
+    ("luminescence", "luminescence"),
+    ("luminometric", "luminescence"),
+    ("alphascreen", "alphascreen"),
+)
+
 #: Field separators of text exports, in the order ties are broken.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 
@@ -190,6 +206,20 @@ def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | N
         return datetime(year, month, day, h, int(minute or 0), int(sec or 0))
     except ValueError:
         return None
+
+
+def title_measurement(title: str) -> str | None:
+    """The measurement a raw read's title starts with (see :data:`MEASUREMENT_TITLES`), else ``None``.
+
+    Examples
+    --------
+    >>> title_measurement("Fluorescence Polarization 1_01"), title_measurement("Photometric 450")
+    ('fluorescence_polarization', 'absorbance')
+    >>> title_measurement("Blank Subtraction 1_02") is None
+    True
+    """
+    lowered = title.lower()
+    return next((measurement for word, measurement in MEASUREMENT_TITLES if lowered.startswith(word)), None)
 
 
 def sniff_delimiter(sample: str, candidates: Iterable[str] = DELIMITERS, default: str | None = ",") -> str | None:
