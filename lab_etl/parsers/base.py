@@ -702,6 +702,27 @@ def grid_row_numbers(labels: Sequence[str], first_line: int, source: str, *, gap
     return rows
 
 
+def grid_cells(
+    rows: Sequence[int], columns: Sequence[int], lines: Sequence[Sequence[str]], first_line: int, source: str
+) -> list[tuple[int, int, str]]:
+    """``(row, column, cell)`` of every cell of a plate grid, row by row.
+
+    ``lines[i]`` holds the cells of plate row ``rows[i]`` under the column numbers ``columns`` and stands on line
+    ``first_line + i`` of the file; each is checked to hold a cell per column and nothing after them
+    (:func:`check_row_length`).
+
+    Examples
+    --------
+    >>> grid_cells([1, 2], [1, 2], [["0.1", "0.2"], ["0.3", "0.4", ""]], 4, "plate.csv")
+    [(1, 1, '0.1'), (1, 2, '0.2'), (2, 1, '0.3'), (2, 2, '0.4')]
+    """
+    cells: list[tuple[int, int, str]] = []
+    for line, (row, values) in enumerate(zip(rows, lines, strict=True), first_line):
+        check_row_length(values, len(columns), source, line, row_label(row))
+        cells.extend((row, column, value) for column, value in zip(columns, values, strict=False))
+    return cells
+
+
 def check_grid_fits(last_row: int, last_column: int, plate_format: int, source: str, line: int) -> None:
     """Raise :class:`ParseError` when a grid reaching ``last_row`` x ``last_column`` lies outside the plate."""
     plate_rows, plate_columns = GEOMETRY[plate_format]

@@ -39,9 +39,9 @@ from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
     check_grid_fits,
-    check_row_length,
     decode_text,
     default_plate_id,
+    grid_cells,
     grid_row_numbers,
     head_lines,
     make_reading,
@@ -450,11 +450,7 @@ def _grid_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tupl
             name,
             block.grid_line,
         )
-    cells: list[tuple[int, int, str]] = []
-    for row, values in enumerate(block.rows, 1):
-        check_row_length(values, columns, name, block.grid_line + row - 1, row_label(row))
-        cells.extend((row, column, values[column - 1]) for column in range(1, columns + 1))
-    return plate_format, cells
+    return plate_format, grid_cells(range(1, rows + 1), range(1, columns + 1), block.rows, block.grid_line, name)
 
 
 def _labelled_grid_cells(
@@ -465,11 +461,7 @@ def _labelled_grid_cells(
     if plate_format is None:
         plate_format = smallest_plate_format(rows[-1], columns[-1])
     check_grid_fits(rows[-1], columns[-1], plate_format, name, block.grid_line)
-    cells: list[tuple[int, int, str]] = []
-    for offset, (row, values) in enumerate(zip(rows, block.rows, strict=True), 1):
-        check_row_length(values, len(columns), name, block.grid_line + offset, row_label(row))
-        cells.extend((row, column, value) for column, value in zip(columns, values, strict=False))
-    return plate_format, cells
+    return plate_format, grid_cells(rows, columns, block.rows, block.grid_line + 1, name)
 
 
 def _list_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tuple[int, list[tuple[str, str]]]:

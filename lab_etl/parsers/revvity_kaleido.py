@@ -32,9 +32,9 @@ from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
     check_grid_fits,
-    check_row_length,
     decode_text,
     default_plate_id,
+    grid_cells,
     grid_row_numbers,
     head_lines,
     make_reading,
@@ -333,28 +333,26 @@ def _readings(
         plate_format = _plate_format(block, metadata, rows)
         columns = block.column_numbers
         check_grid_fits(rows[-1], columns[-1], plate_format, name, block.line)
-        for offset, (row, cells) in enumerate(zip(rows, block.rows, strict=True), 1):
-            check_row_length(cells, len(columns), name, block.line + offset, row_label(row))
-            for column, cell in zip(columns, cells, strict=False):
-                yield make_reading(
-                    plate_id,
-                    f"{row_label(row)}{column}",
-                    plate_format,
-                    read.measurement,
-                    cell,
-                    decimal_comma=decimal_comma,
-                    channel=read.channel,
-                    unit=_DEFAULT_UNIT.get(read.measurement),
-                    wavelength_nm=read.wavelength_nm,
-                    excitation_nm=read.excitation_nm,
-                    read_index=read_numbers[series],
-                    elapsed_s=elapsed,
-                    sample_name=metadata.platemap.get((row, column)),
-                    vendor="Revvity",
-                    instrument_model="EnSight",
-                    instrument_serial=serial,
-                    read_at=read_at,
-                )
+        for row, column, cell in grid_cells(rows, columns, block.rows, block.line + 1, name):
+            yield make_reading(
+                plate_id,
+                f"{row_label(row)}{column}",
+                plate_format,
+                read.measurement,
+                cell,
+                decimal_comma=decimal_comma,
+                channel=read.channel,
+                unit=_DEFAULT_UNIT.get(read.measurement),
+                wavelength_nm=read.wavelength_nm,
+                excitation_nm=read.excitation_nm,
+                read_index=read_numbers[series],
+                elapsed_s=elapsed,
+                sample_name=metadata.platemap.get((row, column)),
+                vendor="Revvity",
+                instrument_model="EnSight",
+                instrument_serial=serial,
+                read_at=read_at,
+            )
 
 
 def _plate_id(block: _ResultBlock, metadata: _Metadata, stem: str) -> str:
