@@ -33,7 +33,7 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime, title_measurement
-from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Row = Sequence[object]
 
@@ -249,7 +249,7 @@ def _grid_readings(rows: Sequence[Row], run: _Run, plate_id: str, measurement: s
                     row_index, column = position
                     yield make_reading(
                         plate_id,
-                        f"{chr(64 + row_index)}{column}",
+                        f"{row_label(row_index)}{column}",
                         plate_format,
                         measurement,
                         cell_raw(grid.get(position)),

@@ -42,7 +42,7 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
-from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
@@ -561,7 +561,7 @@ def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title:
             if not left <= number <= right:
                 continue
             raw = cell_raw(row[position]) if position < len(row) else None
-            well = f"{_label_of(row_index)}{number}"
+            well = f"{row_label(row_index)}{number}"
             _check_inside(row_index, number, plate_format, source, start)
             yield make_reading(
                 plate_id, well, plate_format, label.measurement, raw, decimal_comma=decimal_comma, **fields
@@ -569,15 +569,11 @@ def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title:
     return index
 
 
-def _label_of(row_index: int) -> str:
-    return chr(64 + row_index) if row_index <= 26 else "A" + chr(64 + row_index - 26)
-
-
 def _check_inside(row_index: int, column: int, plate_format: int, source: str, line: int) -> None:
     rows, columns = GEOMETRY[plate_format]
     if row_index > rows or column > columns:
         raise ParseError(
-            f"well {_label_of(row_index)}{column} lies outside the {plate_format}-well plate the file names",
+            f"well {row_label(row_index)}{column} lies outside the {plate_format}-well plate the file names",
             source,
             line + 1,
         )

@@ -32,7 +32,7 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import first_number, parse_datetime, title_measurement
-from lab_etl.plates import GEOMETRY, ROW_INDEX, smallest_plate_format
+from lab_etl.plates import GEOMETRY, ROW_INDEX, row_label, smallest_plate_format
 
 Row = Sequence[object]
 
@@ -330,7 +330,7 @@ def _grid_readings(
         raw = cell_raw(grid.cells.get((row_index, column)))
         yield make_reading(
             plate_id,
-            f"{_label(row_index)}{column}",
+            f"{row_label(row_index)}{column}",
             plate_format,
             measurement,
             raw,
@@ -345,10 +345,6 @@ def _grid_readings(
             instrument_serial=run.serial,
             read_at=run.executed,
         )
-
-
-def _label(row_index: int) -> str:
-    return chr(64 + row_index) if row_index <= 26 else "A" + chr(64 + row_index - 26)
 
 
 PARSER = ThermoSkanItParser()
