@@ -45,14 +45,13 @@ from lab_etl.parsers.base import (
     parse_cells_arrow,
     parse_value,
 )
-from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, plate_size_in_name, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
 VENDOR = "Agilent"
 _UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU", "alpha": "RFU"}
 _NO_FILTER = {"full light", "plug", "hole"}
 _NOT_STATED = {"", "n/a", "na", "unknown", "none"}
-_PLATE_SIZE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _READ_PREFIX = re.compile(r"^Read (\d+):")
 _MODE_LINE = re.compile(r"^(Absorbance|Fluorescence|Luminescence|Alpha)\s+(Endpoint|Spectrum|Area Scan)", re.IGNORECASE)
 #: Gen5 names plates in exported file names as ``yymmdd_hhmmss_<barcode>_...``.
@@ -766,11 +765,11 @@ def _plate_format(plate_type: str, series: list[_Series]) -> int:
     """The plate size the Plate Type line states when the wells fit in it, else the smallest that holds them."""
     max_row = max(w[0] for s in series for _, w in s.wells)
     max_column = max(w[1] for s in series for _, w in s.wells)
-    match = _PLATE_SIZE.search(plate_type)
-    if match:
-        rows, columns = GEOMETRY[int(match.group(1))]
+    stated = plate_size_in_name(plate_type)
+    if stated is not None:
+        rows, columns = GEOMETRY[stated]
         if max_row <= rows and max_column <= columns:
-            return int(match.group(1))
+            return stated
     return smallest_plate_format(max_row, max_column)
 
 

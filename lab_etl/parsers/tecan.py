@@ -41,14 +41,13 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
-from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
+from lab_etl.parsers.utils import parse_datetime, plate_size_in_name, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
 
 _WELL_RE = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
-_PLATE_DIGITS_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _SECONDS_RE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*s\s*$")
 _MODES = {
     "absorbance": "absorbance",
@@ -78,15 +77,6 @@ def _well(text: str) -> tuple[int, int] | None:
 
 def _parse_datetime(text: str) -> datetime | None:
     return parse_datetime(text.replace("/Time of measurement:", " "))
-
-
-def _plate_format_from_name(text: str) -> int | None:
-    """The well count written in a plate type name (``GRE96ft``, ``Corning 384 flat``), if any."""
-    for match in _PLATE_DIGITS_RE.finditer(text.replace("µ", " ")):
-        number = int(match.group(1))
-        if number in GEOMETRY and number >= 6:
-            return number
-    return None
 
 
 @dataclass
@@ -142,7 +132,7 @@ class _Header:
 
     @property
     def plate_format(self) -> int | None:
-        return _plate_format_from_name(self.plate_type) if self.plate_type else None
+        return plate_size_in_name(self.plate_type) if self.plate_type else None
 
 
 class TecanParser(InstrumentParser):

@@ -55,6 +55,7 @@ DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _ANY_NUMBER_RE = re.compile(r"(\d+(?:[.,]\d+)?)")
 _SNAKE_RE = re.compile(r"[^0-9a-z]+")
+_PLATE_SIZE_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _DATE_RE = re.compile(
     r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
 )
@@ -269,6 +270,21 @@ def numbered_name(name: str, taken: Container[str], separator: str) -> str:
         candidate = f"{name}{separator}{number}"
         number += 1
     return candidate
+
+
+def plate_size_in_name(text: str) -> int | None:
+    """The well count a plate type's name states (``GRE96ft``, ``Corning 384 flat``): the first standard plate size
+    standing alone as a number in it, else ``None``.
+
+    Examples
+    --------
+    >>> plate_size_in_name("GRE96ft"), plate_size_in_name("Corning 384 flat"), plate_size_in_name("1536 LV")
+    (96, 384, 1536)
+    >>> plate_size_in_name("Plate 1") is None, plate_size_in_name("3960 wells") is None
+    (True, True)
+    """
+    match = _PLATE_SIZE_RE.search(text)
+    return int(match.group(1)) if match else None
 
 
 def snake_case(text: str) -> str:
