@@ -723,12 +723,22 @@ def grid_cells(
     return cells
 
 
-def check_grid_fits(last_row: int, last_column: int, plate_format: int, source: str, line: int) -> None:
-    """Raise :class:`ParseError` when a grid reaching ``last_row`` x ``last_column`` lies outside the plate."""
+def check_well_inside(row: int, column: int, plate_format: int, source: str, line: int | None = None) -> None:
+    """Raise :class:`ParseError` (naming ``line`` when given) when the well at ``row``, ``column`` (1-based) lies
+    outside the plate; for a grid, pass its last row and column.
+
+    Examples
+    --------
+    >>> check_well_inside(8, 13, 96, "plate.csv", 3)
+    Traceback (most recent call last):
+    ...
+    lab_etl.errors.ParseError: plate.csv:3: well H13 lies outside a 96-well plate (8 rows x 12 columns)
+    """
     plate_rows, plate_columns = GEOMETRY[plate_format]
-    if last_row > plate_rows or last_column > plate_columns:
+    if row > plate_rows or column > plate_columns:
         raise ParseError(
-            f"the grid reaches row {row_label(last_row)}, column {last_column}, outside a {plate_format}-well plate",
+            f"well {row_label(row)}{column} lies outside a {plate_format}-well plate ({plate_rows} rows x "
+            f"{plate_columns} columns)",
             source,
             line,
         )

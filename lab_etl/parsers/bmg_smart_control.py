@@ -26,6 +26,7 @@ from lab_etl.parsers.base import (
     Reading,
     cell_raw,
     cell_text,
+    check_well_inside,
     default_plate_id,
     is_xlsx,
     make_reading,
@@ -204,8 +205,7 @@ def _table_readings(rows: Sequence[Row], run: _Run, plate_id: str, measurement: 
         read_index = used[channel.channel]
         fields = _fields(run, channel, measurement)
         for position, well, (row_index, column) in wells:
-            if row_index > GEOMETRY[plate_format][0] or column > GEOMETRY[plate_format][1]:
-                raise ParseError(f"well {well} lies outside the {plate_format}-well plate the protocol names", source)
+            check_well_inside(row_index, column, plate_format, source)
             sample = cell_text(content[position]) if position < len(content) else ""
             yield make_reading(
                 plate_id,

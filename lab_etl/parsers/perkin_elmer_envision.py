@@ -38,7 +38,7 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
-    check_grid_fits,
+    check_well_inside,
     decode_text,
     default_plate_id,
     grid_cells,
@@ -460,7 +460,7 @@ def _labelled_grid_cells(
     columns = block.column_numbers
     if plate_format is None:
         plate_format = smallest_plate_format(rows[-1], columns[-1])
-    check_grid_fits(rows[-1], columns[-1], plate_format, name, block.grid_line)
+    check_well_inside(rows[-1], columns[-1], plate_format, name, block.grid_line)
     return plate_format, grid_cells(rows, columns, block.rows, block.grid_line + 1, name)
 
 

@@ -31,7 +31,7 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
-    check_grid_fits,
+    check_well_inside,
     decode_text,
     default_plate_id,
     grid_cells,
@@ -332,7 +332,7 @@ def _readings(
         rows = grid_row_numbers(block.row_labels, block.line + 1, name)
         plate_format = _plate_format(block, metadata, rows)
         columns = block.column_numbers
-        check_grid_fits(rows[-1], columns[-1], plate_format, name, block.line)
+        check_well_inside(rows[-1], columns[-1], plate_format, name, block.line)
         for row, column, cell in grid_cells(rows, columns, block.rows, block.line + 1, name):
             yield make_reading(
                 plate_id,

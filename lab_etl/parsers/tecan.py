@@ -34,6 +34,7 @@ from lab_etl.parsers.base import (
     Reading,
     cell_raw,
     cell_text,
+    check_well_inside,
     decode_text,
     default_plate_id,
     is_xlsx,
@@ -42,7 +43,7 @@ from lab_etl.parsers.base import (
     xlsx_sheets,
 )
 from lab_etl.parsers.utils import parse_datetime, plate_size_in_name, sniff_delimiter, to_float
-from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, row_label, smallest_plate_format
+from lab_etl.plates import ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
@@ -248,8 +249,7 @@ def _magellan(rows: Sequence[Row], header_index: int, source: str, stem: str) ->
         ):
             current_plate = cell_text(row[plate_column])
         well = cell_text(row[well_column]).upper()
-        if row_index > GEOMETRY[plate_format][0] or column_index > GEOMETRY[plate_format][1]:
-            raise ParseError(f"well {well} lies outside the {plate_format}-well plate the file names", source)
+        check_well_inside(row_index, column_index, plate_format, source)
         for column, label, channel, read_index, elapsed in columns:
             raw = cell_raw(row[column]) if column < len(row) else None
             yield make_reading(
@@ -552,21 +552,11 @@ def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title:
                 continue
             raw = cell_raw(row[position]) if position < len(row) else None
             well = f"{row_label(row_index)}{number}"
-            _check_inside(row_index, number, plate_format, source, start)
+            check_well_inside(row_index, number, plate_format, source, start + 1)
             yield make_reading(
                 plate_id, well, plate_format, label.measurement, raw, decimal_comma=decimal_comma, **fields
             )
     return index
-
-
-def _check_inside(row_index: int, column: int, plate_format: int, source: str, line: int) -> None:
-    rows, columns = GEOMETRY[plate_format]
-    if row_index > rows or column > columns:
-        raise ParseError(
-            f"well {row_label(row_index)}{column} lies outside the {plate_format}-well plate the file names",
-            source,
-            line + 1,
-        )
 
 
 def _series_table(
@@ -665,7 +655,7 @@ def _series_table(
     del fields["wavelength_nm"]
     for well, cells in series.items():
         row_index, column = wells[well]  # type: ignore[misc]
-        _check_inside(row_index, column, plate_format, source, start)
+        check_well_inside(row_index, column, plate_format, source, start + 1)
         for (read_index, wavelength, seconds), raw in zip(reads, cells[: last + 1], strict=False):
             yield make_reading(
                 plate_id,
