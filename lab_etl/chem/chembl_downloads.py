@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -140,6 +140,21 @@ def _enrich(record: CompoundRecord, *, compute: bool, standardise: bool, name: s
     return dataclasses.replace(record, **changes)
 
 
+#: Reads the records of an open text download, each with its line number: ``(text, name, release)``.
+_RecordReader = Callable[[IO[str], str, str], Iterator[tuple[CompoundRecord, int]]]
+
+
+def _read_text(
+    source: Source, release: str, name: str | None, records: _RecordReader, *, compute: bool, standardise: bool
+) -> Iterator[CompoundRecord]:
+    """The records ``records`` reads from a text download (path or bytes, gzip detected), enriched as asked."""
+    release = _check_release(release)
+    name = _source_name(source, name)
+    with _open_text(source) as text:
+        for record, line in records(text, name, release):
+            yield _enrich(record, compute=compute, standardise=standardise, name=name, line=line)
+
+
 def read_chemreps(
     source: Source,
     release: str,
@@ -184,42 +199,44 @@ def read_chemreps(
     >>> [r.chembl_id for r in read_chemreps(data, "chembl_27", name="chembl_27_chemreps.txt")]
     ['CHEMBL25']
     """
-    release = _check_release(release)
-    name = _source_name(source, name)
-    with _open_text(source) as text:
-        lines = _lines(text, name)
-        header = next(lines, "").rstrip("\r\n").split("\t")
-        if tuple(h.strip() for h in header) != CHEMREPS_COLUMNS:
+    return _read_text(source, release, name, _chemreps_records, compute=compute, standardise=standardise)
+
+
+def _chemreps_records(text: IO[str], name: str, release: str) -> Iterator[tuple[CompoundRecord, int]]:
+    """The records of a chemreps file, each with its line number."""
+    lines = _lines(text, name)
+    header = next(lines, "").rstrip("\r\n").split("\t")
+    if tuple(h.strip() for h in header) != CHEMREPS_COLUMNS:
+        raise ParseError(
+            f"not a ChEMBL chemreps file: header is {header!r}, expected {'/'.join(CHEMREPS_COLUMNS)} "
+            "(tab-separated); pass chembl_XX_chemreps.txt(.gz) from ChEMBL's downloads",
+            name,
+            1,
+        )
+    for line_number, line in enumerate(lines, start=2):
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(CHEMREPS_COLUMNS):
             raise ParseError(
-                f"not a ChEMBL chemreps file: header is {header!r}, expected {'/'.join(CHEMREPS_COLUMNS)} "
-                "(tab-separated); pass chembl_XX_chemreps.txt(.gz) from ChEMBL's downloads",
+                f"expected {len(CHEMREPS_COLUMNS)} tab-separated fields, found {len(fields)}; "
+                "the file may be truncated or not tab-separated",
                 name,
-                1,
+                line_number,
             )
-        for line_number, line in enumerate(lines, start=2):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(CHEMREPS_COLUMNS):
-                raise ParseError(
-                    f"expected {len(CHEMREPS_COLUMNS)} tab-separated fields, found {len(fields)}; "
-                    "the file may be truncated or not tab-separated",
-                    name,
-                    line_number,
-                )
-            chembl_id, smiles, _inchi, inchi_key = (_blank_to_none(f) for f in fields)
-            if inchi_key is not None and not _INCHI_KEY_RE.match(inchi_key):
-                raise ParseError(f"{inchi_key!r} is not a standard InChIKey", name, line_number)
-            record = CompoundRecord(
-                chembl_id=_chembl_id(chembl_id, name, line_number),
-                canonical_smiles=smiles,
-                standard_inchi_key=inchi_key,
-                property_source="chembl",
-                chembl_release=release,
-                source_file=name,
-            )
-            yield _enrich(record, compute=compute, standardise=standardise, name=name, line=line_number)
+        chembl_id, smiles, _inchi, inchi_key = (_blank_to_none(f) for f in fields)
+        if inchi_key is not None and not _INCHI_KEY_RE.match(inchi_key):
+            raise ParseError(f"{inchi_key!r} is not a standard InChIKey", name, line_number)
+        record = CompoundRecord(
+            chembl_id=_chembl_id(chembl_id, name, line_number),
+            canonical_smiles=smiles,
+            standard_inchi_key=inchi_key,
+            property_source="chembl",
+            chembl_release=release,
+            source_file=name,
+        )
+        yield record, line_number
 
 
 #: ChEMBL SQLite tables and the columns the reference load reads from each (names as in ChEMBL's schema).
@@ -390,31 +407,33 @@ def read_chembl_csv(
     >>> first.chembl_id, first.hba, first.hbd, first.property_source
     ('CHEMBL63786', 3, 1, 'computed')
     """
-    release = _check_release(release)
-    name = _source_name(source, name)
-    with _open_text(source) as text:
-        reader = csv.DictReader(_lines(text, name))
-        columns = [c.strip() for c in reader.fieldnames or []]
-        missing = [c for c in CSV_REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise ParseError(
-                f"CSV extract lacks columns {missing} (has {columns}); it needs molecule_chembl_id and smiles", name, 1
-            )
-        reader.fieldnames = columns
-        property_columns = {c: spec for c, spec in CSV_PROPERTY_COLUMNS.items() if c in columns}
-        for row in reader:
-            line_number = reader.line_num
-            values = {
-                target: _number(row.get(column), kind, column, name, line_number)
-                for column, (target, kind) in property_columns.items()
-            }
-            has_values = any(v is not None for v in values.values())
-            record = CompoundRecord(
-                chembl_id=_chembl_id(row.get("molecule_chembl_id"), name, line_number),
-                canonical_smiles=_blank_to_none(row.get("smiles")),
-                property_source="computed" if has_values else "chembl",
-                chembl_release=release,
-                source_file=name,
-                **values,
-            )
-            yield _enrich(record, compute=compute, standardise=standardise, name=name, line=line_number)
+    return _read_text(source, release, name, _csv_records, compute=compute, standardise=standardise)
+
+
+def _csv_records(text: IO[str], name: str, release: str) -> Iterator[tuple[CompoundRecord, int]]:
+    """The records of a CSV extract, each with its line number."""
+    reader = csv.DictReader(_lines(text, name))
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = [c for c in CSV_REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise ParseError(
+            f"CSV extract lacks columns {missing} (has {columns}); it needs molecule_chembl_id and smiles", name, 1
+        )
+    reader.fieldnames = columns
+    property_columns = {c: spec for c, spec in CSV_PROPERTY_COLUMNS.items() if c in columns}
+    for row in reader:
+        line_number = reader.line_num
+        values = {
+            target: _number(row.get(column), kind, column, name, line_number)
+            for column, (target, kind) in property_columns.items()
+        }
+        has_values = any(v is not None for v in values.values())
+        record = CompoundRecord(
+            chembl_id=_chembl_id(row.get("molecule_chembl_id"), name, line_number),
+            canonical_smiles=_blank_to_none(row.get("smiles")),
+            property_source="computed" if has_values else "chembl",
+            chembl_release=release,
+            source_file=name,
+            **values,
+        )
+        yield record, line_number

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from pathlib import PurePath
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -44,14 +45,13 @@ from lab_etl.parsers.base import (
     parse_cells_arrow,
     parse_value,
 )
-from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, plate_size_in_name, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
 VENDOR = "Agilent"
 _UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU", "alpha": "RFU"}
 _NO_FILTER = {"full light", "plug", "hole"}
 _NOT_STATED = {"", "n/a", "na", "unknown", "none"}
-_PLATE_SIZE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _READ_PREFIX = re.compile(r"^Read (\d+):")
 _MODE_LINE = re.compile(r"^(Absorbance|Fluorescence|Luminescence|Alpha)\s+(Endpoint|Spectrum|Area Scan)", re.IGNORECASE)
 #: Gen5 names plates in exported file names as ``yymmdd_hhmmss_<barcode>_...``.
@@ -765,11 +765,11 @@ def _plate_format(plate_type: str, series: list[_Series]) -> int:
     """The plate size the Plate Type line states when the wells fit in it, else the smallest that holds them."""
     max_row = max(w[0] for s in series for _, w in s.wells)
     max_column = max(w[1] for s in series for _, w in s.wells)
-    match = _PLATE_SIZE.search(plate_type)
-    if match:
-        rows, columns = GEOMETRY[int(match.group(1))]
+    stated = plate_size_in_name(plate_type)
+    if stated is not None:
+        rows, columns = GEOMETRY[stated]
         if max_row <= rows and max_column <= columns:
-            return int(match.group(1))
+            return stated
     return smallest_plate_format(max_row, max_column)
 
 
@@ -780,22 +780,24 @@ class AgilentGen5Parser(InstrumentParser):
     display_name = "Agilent Gen5 (text export)"
     vendor = VENDOR
     extensions = ("txt",)
+    #: how the export's first lines start, and the texts of which its head must hold one
+    software_line: ClassVar[str] = "Software Version\t"
+    head_marks: ClassVar[tuple[str, ...]] = ("Procedure Details", "Reader Type:\t", "Plate Number\t")
 
     def sniff(self, head: str) -> bool:
-        lines = head_lines(head, 12)
-        if not any(line.startswith("Software Version\t") for line in lines):
+        if not any(line.startswith(self.software_line) for line in head_lines(head, 12)):
             return False
-        return "Procedure Details" in head or "Reader Type:\t" in head or "Plate Number\t" in head
+        return any(mark in head for mark in self.head_marks)
 
     def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        yield from read_gen5_lines(_lines(data, name), name)
+        yield from read_gen5_lines(self.tab_lines(data, name), name)
 
     def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
-        return read_gen5_columns(_lines(data, name), name)
+        return read_gen5_columns(self.tab_lines(data, name), name)
 
-
-def _lines(data: bytes, name: str) -> list[str]:
-    return [line.rstrip("\r") for line in decode_text(data, name).split("\n")]
+    def tab_lines(self, data: bytes, name: str) -> list[str]:
+        """The export's lines, cells separated by tabs, without line ends."""
+        return [line.rstrip("\r") for line in decode_text(data, name).split("\n")]
 
 
 PARSER = AgilentGen5Parser()

@@ -19,11 +19,10 @@ readings.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.agilent_gen5 import VENDOR, read_gen5_columns, read_gen5_lines
-from lab_etl.parsers.base import InstrumentParser, Reading, ReadingColumns, decode_text, head_lines
+from lab_etl.parsers.agilent_gen5 import AgilentGen5Parser
+from lab_etl.parsers.base import decode_text
 
 
 def csv_to_tab_lines(text: str, source: str) -> list[str]:
@@ -40,27 +39,17 @@ def csv_to_tab_lines(text: str, source: str) -> list[str]:
     return lines
 
 
-class AgilentGen5CsvParser(InstrumentParser):
+class AgilentGen5CsvParser(AgilentGen5Parser):
     """Agilent/BioTek Gen5 comma-separated export (endpoint and kinetic, any plate size)."""
 
     name = "agilent_gen5_csv"
     display_name = "Agilent Gen5 (CSV export)"
-    vendor = VENDOR
     extensions = ("csv",)
+    software_line = "Software Version,"
+    head_marks = ("Procedure Details,", "Reader Type:,")
 
-    def sniff(self, head: str) -> bool:
-        lines = head_lines(head, 12)
-        if not any(line.startswith("Software Version,") for line in lines):
-            return False
-        return "Procedure Details," in head or "Reader Type:," in head
-
-    def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        text = decode_text(data, name).lstrip("\ufeff")
-        yield from read_gen5_lines(csv_to_tab_lines(text, name), name)
-
-    def parse_columns(self, data: bytes, name: str) -> ReadingColumns:
-        text = decode_text(data, name).lstrip("\ufeff")
-        return read_gen5_columns(csv_to_tab_lines(text, name), name)
+    def tab_lines(self, data: bytes, name: str) -> list[str]:
+        return csv_to_tab_lines(decode_text(data, name).lstrip("\ufeff"), name)
 
 
 PARSER = AgilentGen5CsvParser()

@@ -35,6 +35,7 @@ from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
     ValueColumn,
+    check_table_width,
     decode_text,
     default_plate_id,
     head_lines,
@@ -150,13 +151,7 @@ class AgilentMassHunterParser(InstrumentParser):
         name_index, position_index = sample_fields["name"], sample_fields["pos."]
         time_index = sample_fields.get("acq. date-time")
         body = [(number, row) for number, row in enumerate(table[2:], 3) if any(cell.strip() for cell in row)]
-        for number, row in body:
-            if len(row) < width:
-                raise ParseError(
-                    f"the line has {len(row)} of the {width} columns of the header; the file looks truncated",
-                    name,
-                    number,
-                )
+        check_table_width(body, width, name)
         day_first = _day_first([row[time_index] for _, row in body] if time_index is not None else [])
         stem = default_plate_id(name)
         placed: list[tuple[int, list[str], str, int, int]] = []

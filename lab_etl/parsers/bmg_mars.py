@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, LinePass, Reading, decode_text, make_reading
+from lab_etl.parsers.base import LinePass, LinePassParser, Reading, make_reading
 from lab_etl.parsers.utils import is_digits, parse_timestamp, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, smallest_plate_format
 
@@ -84,45 +84,9 @@ class _Column:
     wavelength: float | None = None
 
 
-class BmgMarsParser(InstrumentParser):
-    """BMG Labtech MARS CSV export: microplate (grid) view or table (well list) view, endpoint, kinetic
-    and spectral reads, absorbance, fluorescence (FI, FP, TRF) and luminescence, 96 to 1536 wells.
-
-    ``plate_id`` is ``ID1`` (the file's stem when empty); ``channel`` is ``ex/em`` for fluorescence,
-    the wavelength for absorbance, the measurement name without filters; ``instrument_model`` is the
-    reader's folder in ``Path`` (``...\\BMG\\PHERAstar\\...``). Blank cells of a grid or table are
-    kept as readings flagged ``missing``.
-    """
-
-    name: ClassVar[str] = "bmg_mars"
-    display_name: ClassVar[str] = "BMG Labtech MARS"
-    vendor: ClassVar[str] = "BMG Labtech"
-    extensions: ClassVar[tuple[str, ...]] = ("csv", "txt")
-
-    def sniff(self, head: str) -> bool:
-        """A MARS export has BMG header keys in its first lines and a raw data section or table title."""
-        lines = head.splitlines()[:80]
-        top = "\n".join(lines[:12]).lower()
-        if not ("test name" in top or "test run no." in top or "test id" in top or "\\bmg\\" in top):
-            return False
-        if not ("id1" in top or "user" in top or "date" in top):
-            return False
-        if "smart control" in top:
-            return False  # BMG's SMART Control workbooks have their own parser
-        for line in lines:
-            stripped = line.lstrip(' ,;\t"').lower()
-            if stripped.startswith(_RAW_TITLES) or stripped.startswith(("well row", "well,", "well;")):
-                return True
-        return False
-
-    def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        """Yield one reading per well x section (x kinetic or spectral point) of every plate in the file."""
-        text = decode_text(data, name)
-        yield from _Parse(text, name).readings()
-
-
 class _Parse(LinePass):
-    """One pass over the lines of one file; keeps the current plate, section and table."""
+    """One pass over the lines of one file, yielding one reading per well x section (x kinetic or spectral point) of
+    every plate; keeps the current plate, section and table."""
 
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text, name)
@@ -720,6 +684,39 @@ def _read_at(date: str, time: str) -> datetime | None:
         return None
     us_clock = time.upper().endswith(("AM", "PM"))
     return parse_timestamp(f"{date} {time}", day_first="/" not in date or not us_clock)
+
+
+class BmgMarsParser(LinePassParser):
+    """BMG Labtech MARS CSV export: microplate (grid) view or table (well list) view, endpoint, kinetic
+    and spectral reads, absorbance, fluorescence (FI, FP, TRF) and luminescence, 96 to 1536 wells.
+
+    ``plate_id`` is ``ID1`` (the file's stem when empty); ``channel`` is ``ex/em`` for fluorescence,
+    the wavelength for absorbance, the measurement name without filters; ``instrument_model`` is the
+    reader's folder in ``Path`` (``...\\BMG\\PHERAstar\\...``). Blank cells of a grid or table are
+    kept as readings flagged ``missing``.
+    """
+
+    name: ClassVar[str] = "bmg_mars"
+    display_name: ClassVar[str] = "BMG Labtech MARS"
+    vendor: ClassVar[str] = "BMG Labtech"
+    extensions: ClassVar[tuple[str, ...]] = ("csv", "txt")
+    line_pass: ClassVar[type[LinePass]] = _Parse
+
+    def sniff(self, head: str) -> bool:
+        """A MARS export has BMG header keys in its first lines and a raw data section or table title."""
+        lines = head.splitlines()[:80]
+        top = "\n".join(lines[:12]).lower()
+        if not ("test name" in top or "test run no." in top or "test id" in top or "\\bmg\\" in top):
+            return False
+        if not ("id1" in top or "user" in top or "date" in top):
+            return False
+        if "smart control" in top:
+            return False  # BMG's SMART Control workbooks have their own parser
+        for line in lines:
+            stripped = line.lstrip(' ,;\t"').lower()
+            if stripped.startswith(_RAW_TITLES) or stripped.startswith(("well row", "well,", "well;")):
+                return True
+        return False
 
 
 PARSER = BmgMarsParser()

@@ -26,37 +26,28 @@ from lab_etl.parsers.base import (
     Reading,
     cell_raw,
     cell_text,
+    check_well_inside,
     default_plate_id,
     is_xlsx,
     make_reading,
     number_text,
     xlsx_sheets,
 )
-from lab_etl.parsers.utils import first_number, parse_datetime
-from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
+from lab_etl.parsers.utils import first_number, parse_datetime, title_measurement
+from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Row = Sequence[object]
 
-_MODES = (
-    ("fluorescence polarization", "fluorescence_polarization"),
-    ("time-resolved fluorescence", "time_resolved_fluorescence"),
-    ("time resolved fluorescence", "time_resolved_fluorescence"),
-    ("fluorescence intensity", "fluorescence"),
-    ("fluorescence", "fluorescence"),
-    ("absorbance", "absorbance"),
-    ("luminescence", "luminescence"),
-    ("alphascreen", "alphascreen"),
-)
 _UNITS = {"fluorescence": "RFU", "luminescence": "RLU", "absorbance": "OD"}
 _HEADER_KEYS = ("User", "Path", "Test ID", "Test Name", "Date", "Time", "ID1", "ID2", "ID3")
 
 
 def _measurement(mode: str) -> str:
-    lowered = mode.lower()
-    for word, measurement in _MODES:
-        if lowered.startswith(word):
-            return measurement
-    words = re.findall(r"[a-z0-9]+", lowered.split("(")[0])
+    """The measurement of a read mode; a mode of no known technology by its own words (``Nephelometry``)."""
+    measurement = title_measurement(mode)
+    if measurement is not None:
+        return measurement
+    words = re.findall(r"[a-z0-9]+", mode.lower().split("(")[0])
     return "_".join(words) or "fluorescence"
 
 
@@ -150,7 +141,7 @@ def _run_facts(sheets: dict[str, list[list[object]]]) -> _Run:
             key, colon, value = first.partition(":")
             if colon and key.strip() in _HEADER_KEYS and key.strip() not in run.header:
                 run.header[key.strip()] = value.strip()
-            elif first and not colon and not run.mode and first.lower().startswith(tuple(w for w, _ in _MODES)):
+            elif first and not colon and not run.mode and title_measurement(first):
                 run.mode = first
         if run.header:
             break
@@ -214,8 +205,7 @@ def _table_readings(rows: Sequence[Row], run: _Run, plate_id: str, measurement: 
         read_index = used[channel.channel]
         fields = _fields(run, channel, measurement)
         for position, well, (row_index, column) in wells:
-            if row_index > GEOMETRY[plate_format][0] or column > GEOMETRY[plate_format][1]:
-                raise ParseError(f"well {well} lies outside the {plate_format}-well plate the protocol names", source)
+            check_well_inside(row_index, column, plate_format, source)
             sample = cell_text(content[position]) if position < len(content) else ""
             yield make_reading(
                 plate_id,
@@ -259,7 +249,7 @@ def _grid_readings(rows: Sequence[Row], run: _Run, plate_id: str, measurement: s
                     row_index, column = position
                     yield make_reading(
                         plate_id,
-                        f"{chr(64 + row_index)}{column}",
+                        f"{row_label(row_index)}{column}",
                         plate_format,
                         measurement,
                         cell_raw(grid.get(position)),

@@ -30,6 +30,7 @@ from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
     ValueColumn,
+    check_table_width,
     decode_text,
     default_plate_id,
     parse_value,
@@ -196,15 +197,7 @@ class LongCsvParser(InstrumentParser):
         if time_index is not None:
             taken.add(time_index)
         width = len(header)
-        for line_number, row in body:
-            if len(row) < width:
-                raise ParseError(
-                    f"the line has {len(row)} cells but the header has {width}; the file looks truncated or ragged",
-                    name,
-                    line_number,
-                )
-            if any(cell.strip() for cell in row[width:]):
-                raise ParseError(f"the line has values beyond the {width} columns of the header", name, line_number)
+        check_table_width(body, width, name, values_beyond=False)
         columns = self._value_columns(header, names, [row for _, row in body], taken)
         if not columns:
             raise ParseError(

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, LinePass, Reading, decode_text, make_reading
+from lab_etl.parsers.base import LinePass, LinePassParser, Reading, make_reading
 from lab_etl.parsers.utils import is_digits, parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label, smallest_plate_format
 
@@ -72,37 +72,9 @@ _ZONES = {
 }
 
 
-class MethodicalMindParser(InstrumentParser):
-    """MSD Methodical Mind export: one or more plate blocks, 96 or 384 wells, 1 to 10 spots per well.
-
-    ``plate_id`` is ``Barcode1`` without its ``<>`` (the file's stem, numbered by ``Plate #`` when
-    several blocks have none); ``channel`` is ``luminescence spot <n>`` with ``n`` the spot's line in
-    the well (or the block's ``SpotID``); ``plate_format`` comes from ``Type``.
-    """
-
-    name: ClassVar[str] = "methodical_mind"
-    display_name: ClassVar[str] = "MSD Methodical Mind"
-    vendor: ClassVar[str] = "Meso Scale Discovery"
-    extensions: ClassVar[tuple[str, ...]] = ("txt",)
-
-    def sniff(self, head: str) -> bool:
-        """A ``====Data====`` marker line below MSD header keys such as ``Barcode1`` or ``Det Param``."""
-        has_keys = False
-        for line in head.splitlines()[:120]:
-            stripped = line.strip()
-            if stripped.startswith(_HEADER_MARKS):
-                has_keys = True
-            elif stripped.startswith("===") and stripped.strip("=") == "Data":
-                return has_keys
-        return False
-
-    def parse(self, data: bytes, name: str) -> Iterator[Reading]:
-        """Yield one luminescence reading per well x spot of every plate block."""
-        text = decode_text(data, name)
-        yield from _Parse(text, name).readings()
-
-
 class _Parse(LinePass):
+    """One pass over the lines of one file, yielding one luminescence reading per well x spot of every plate block."""
+
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text, name)
         self.blocks = sum(1 for line in self.lines if _is_data_marker(line))
@@ -352,6 +324,32 @@ def _read_at(text: str) -> datetime | None:
     if len(parts) > 2 and parts[2].upper() in _ZONES:
         moment = moment.replace(tzinfo=timezone(timedelta(hours=_ZONES[parts[2].upper()])))
     return moment
+
+
+class MethodicalMindParser(LinePassParser):
+    """MSD Methodical Mind export: one or more plate blocks, 96 or 384 wells, 1 to 10 spots per well.
+
+    ``plate_id`` is ``Barcode1`` without its ``<>`` (the file's stem, numbered by ``Plate #`` when
+    several blocks have none); ``channel`` is ``luminescence spot <n>`` with ``n`` the spot's line in
+    the well (or the block's ``SpotID``); ``plate_format`` comes from ``Type``.
+    """
+
+    name: ClassVar[str] = "methodical_mind"
+    display_name: ClassVar[str] = "MSD Methodical Mind"
+    vendor: ClassVar[str] = "Meso Scale Discovery"
+    extensions: ClassVar[tuple[str, ...]] = ("txt",)
+    line_pass: ClassVar[type[LinePass]] = _Parse
+
+    def sniff(self, head: str) -> bool:
+        """A ``====Data====`` marker line below MSD header keys such as ``Barcode1`` or ``Det Param``."""
+        has_keys = False
+        for line in head.splitlines()[:120]:
+            stripped = line.strip()
+            if stripped.startswith(_HEADER_MARKS):
+                has_keys = True
+            elif stripped.startswith("===") and stripped.strip("=") == "Data":
+                return has_keys
+        return False
 
 
 PARSER = MethodicalMindParser()

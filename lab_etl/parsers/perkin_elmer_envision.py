@@ -38,9 +38,11 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
-    check_row_length,
+    check_well_inside,
     decode_text,
     default_plate_id,
+    grid_cells,
+    grid_row_numbers,
     head_lines,
     make_reading,
 )
@@ -448,47 +450,18 @@ def _grid_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tupl
             name,
             block.grid_line,
         )
-    cells: list[tuple[int, int, str]] = []
-    for row, values in enumerate(block.rows, 1):
-        check_row_length(values, columns, name, block.grid_line + row - 1, row_label(row))
-        cells.extend((row, column, values[column - 1]) for column in range(1, columns + 1))
-    return plate_format, cells
+    return plate_format, grid_cells(range(1, rows + 1), range(1, columns + 1), block.rows, block.grid_line, name)
 
 
 def _labelled_grid_cells(
     block: _PlateBlock, plate_format: int | None, name: str
 ) -> tuple[int, list[tuple[int, int, str]]]:
-    rows: list[int] = []
-    for offset, label in enumerate(block.row_labels or [], 1):
-        try:
-            row = row_index_of(label) if label.isalpha() else 0
-        except ParseError:
-            row = 0
-        if row < 1 or (rows and row <= rows[-1]):
-            raise ParseError(
-                f"'{label}' is not the next row letter of the grid (rows must rise: A, B, ...)",
-                name,
-                block.grid_line + offset,
-            )
-        rows.append(row)
-    if not rows:
-        raise ParseError("the grid has a column header but no rows under it", name, block.grid_line)
+    rows = grid_row_numbers(block.row_labels or [], block.grid_line + 1, name, gaps=True)
     columns = block.column_numbers
     if plate_format is None:
         plate_format = smallest_plate_format(rows[-1], columns[-1])
-    plate_rows, plate_columns = GEOMETRY[plate_format]
-    if rows[-1] > plate_rows or columns[-1] > plate_columns:
-        raise ParseError(
-            f"the grid reaches row {row_label(rows[-1])}, column {columns[-1]}, outside the {plate_format}-well plate "
-            "the file states",
-            name,
-            block.grid_line,
-        )
-    cells: list[tuple[int, int, str]] = []
-    for offset, (row, values) in enumerate(zip(rows, block.rows, strict=True), 1):
-        check_row_length(values, len(columns), name, block.grid_line + offset, row_label(row))
-        cells.extend((row, column, value) for column, value in zip(columns, values, strict=False))
-    return plate_format, cells
+    check_well_inside(rows[-1], columns[-1], plate_format, name, block.grid_line)
+    return plate_format, grid_cells(rows, columns, block.rows, block.grid_line + 1, name)
 
 
 def _list_cells(block: _PlateBlock, plate_format: int | None, name: str) -> tuple[int, list[tuple[str, str]]]:

@@ -31,9 +31,11 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import (
     InstrumentParser,
     Reading,
-    check_row_length,
+    check_well_inside,
     decode_text,
     default_plate_id,
+    grid_cells,
+    grid_row_numbers,
     head_lines,
     make_reading,
 )
@@ -298,26 +300,6 @@ def _plate_format(block: _ResultBlock, metadata: _Metadata, rows: list[int]) -> 
     return smallest_plate_format(rows[-1], block.column_numbers[-1])
 
 
-def _grid_rows(block: _ResultBlock, name: str) -> list[int]:
-    rows: list[int] = []
-    for offset, label in enumerate(block.row_labels, 1):
-        try:
-            row = row_index_of(label)
-        except ParseError:
-            row = 0
-        if row < 1 or (rows and row != rows[-1] + 1):
-            expected = row_label(rows[-1] + 1) if rows else "A"
-            raise ParseError(
-                f"found row '{label}' where row {expected} should be; a row of the grid is missing or out of order",
-                name,
-                block.line + offset,
-            )
-        rows.append(row)
-    if not rows:
-        raise ParseError("the results grid has a column header but no rows", name, block.line)
-    return rows
-
-
 def _readings(
     blocks: list[_ResultBlock], metadata: _Metadata, delimiter: str, stem: str, name: str
 ) -> Iterator[Reading]:
@@ -347,39 +329,30 @@ def _readings(
         elapsed = None
         if series_sizes[series] > 1 and interval and repeat is not None:
             elapsed = (repeat - 1) * interval
-        rows = _grid_rows(block, name)
+        rows = grid_row_numbers(block.row_labels, block.line + 1, name)
         plate_format = _plate_format(block, metadata, rows)
-        plate_rows, plate_columns = GEOMETRY[plate_format]
         columns = block.column_numbers
-        if rows[-1] > plate_rows or columns[-1] > plate_columns:
-            raise ParseError(
-                f"the grid reaches row {row_label(rows[-1])}, column {columns[-1]}, "
-                f"outside a {plate_format}-well plate",
-                name,
-                block.line,
+        check_well_inside(rows[-1], columns[-1], plate_format, name, block.line)
+        for row, column, cell in grid_cells(rows, columns, block.rows, block.line + 1, name):
+            yield make_reading(
+                plate_id,
+                f"{row_label(row)}{column}",
+                plate_format,
+                read.measurement,
+                cell,
+                decimal_comma=decimal_comma,
+                channel=read.channel,
+                unit=_DEFAULT_UNIT.get(read.measurement),
+                wavelength_nm=read.wavelength_nm,
+                excitation_nm=read.excitation_nm,
+                read_index=read_numbers[series],
+                elapsed_s=elapsed,
+                sample_name=metadata.platemap.get((row, column)),
+                vendor="Revvity",
+                instrument_model="EnSight",
+                instrument_serial=serial,
+                read_at=read_at,
             )
-        for offset, (row, cells) in enumerate(zip(rows, block.rows, strict=True), 1):
-            check_row_length(cells, len(columns), name, block.line + offset, row_label(row))
-            for column, cell in zip(columns, cells, strict=False):
-                yield make_reading(
-                    plate_id,
-                    f"{row_label(row)}{column}",
-                    plate_format,
-                    read.measurement,
-                    cell,
-                    decimal_comma=decimal_comma,
-                    channel=read.channel,
-                    unit=_DEFAULT_UNIT.get(read.measurement),
-                    wavelength_nm=read.wavelength_nm,
-                    excitation_nm=read.excitation_nm,
-                    read_index=read_numbers[series],
-                    elapsed_s=elapsed,
-                    sample_name=metadata.platemap.get((row, column)),
-                    vendor="Revvity",
-                    instrument_model="EnSight",
-                    instrument_serial=serial,
-                    read_at=read_at,
-                )
 
 
 def _plate_id(block: _ResultBlock, metadata: _Metadata, stem: str) -> str:

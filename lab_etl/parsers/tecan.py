@@ -34,6 +34,7 @@ from lab_etl.parsers.base import (
     Reading,
     cell_raw,
     cell_text,
+    check_well_inside,
     decode_text,
     default_plate_id,
     is_xlsx,
@@ -41,14 +42,13 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
-from lab_etl.parsers.utils import parse_datetime, sniff_delimiter, to_float
-from lab_etl.plates import GEOMETRY, ROW_INDEX, parse_well, smallest_plate_format
+from lab_etl.parsers.utils import parse_datetime, plate_size_in_name, sniff_delimiter, to_float
+from lab_etl.plates import ROW_INDEX, parse_well, row_label, smallest_plate_format
 
 Cell = object
 Row = Sequence[Cell]
 
 _WELL_RE = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
-_PLATE_DIGITS_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _SECONDS_RE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*s\s*$")
 _MODES = {
     "absorbance": "absorbance",
@@ -78,15 +78,6 @@ def _well(text: str) -> tuple[int, int] | None:
 
 def _parse_datetime(text: str) -> datetime | None:
     return parse_datetime(text.replace("/Time of measurement:", " "))
-
-
-def _plate_format_from_name(text: str) -> int | None:
-    """The well count written in a plate type name (``GRE96ft``, ``Corning 384 flat``), if any."""
-    for match in _PLATE_DIGITS_RE.finditer(text.replace("µ", " ")):
-        number = int(match.group(1))
-        if number in GEOMETRY and number >= 6:
-            return number
-    return None
 
 
 @dataclass
@@ -142,7 +133,7 @@ class _Header:
 
     @property
     def plate_format(self) -> int | None:
-        return _plate_format_from_name(self.plate_type) if self.plate_type else None
+        return plate_size_in_name(self.plate_type) if self.plate_type else None
 
 
 class TecanParser(InstrumentParser):
@@ -258,8 +249,7 @@ def _magellan(rows: Sequence[Row], header_index: int, source: str, stem: str) ->
         ):
             current_plate = cell_text(row[plate_column])
         well = cell_text(row[well_column]).upper()
-        if row_index > GEOMETRY[plate_format][0] or column_index > GEOMETRY[plate_format][1]:
-            raise ParseError(f"well {well} lies outside the {plate_format}-well plate the file names", source)
+        check_well_inside(row_index, column_index, plate_format, source)
         for column, label, channel, read_index, elapsed in columns:
             raw = cell_raw(row[column]) if column < len(row) else None
             yield make_reading(
@@ -561,26 +551,12 @@ def _endpoint_grid(sheet: _Sheet, start: int, corner: int, label: _Label, title:
             if not left <= number <= right:
                 continue
             raw = cell_raw(row[position]) if position < len(row) else None
-            well = f"{_label_of(row_index)}{number}"
-            _check_inside(row_index, number, plate_format, source, start)
+            well = f"{row_label(row_index)}{number}"
+            check_well_inside(row_index, number, plate_format, source, start + 1)
             yield make_reading(
                 plate_id, well, plate_format, label.measurement, raw, decimal_comma=decimal_comma, **fields
             )
     return index
-
-
-def _label_of(row_index: int) -> str:
-    return chr(64 + row_index) if row_index <= 26 else "A" + chr(64 + row_index - 26)
-
-
-def _check_inside(row_index: int, column: int, plate_format: int, source: str, line: int) -> None:
-    rows, columns = GEOMETRY[plate_format]
-    if row_index > rows or column > columns:
-        raise ParseError(
-            f"well {_label_of(row_index)}{column} lies outside the {plate_format}-well plate the file names",
-            source,
-            line + 1,
-        )
 
 
 def _series_table(
@@ -679,7 +655,7 @@ def _series_table(
     del fields["wavelength_nm"]
     for well, cells in series.items():
         row_index, column = wells[well]  # type: ignore[misc]
-        _check_inside(row_index, column, plate_format, source, start)
+        check_well_inside(row_index, column, plate_format, source, start + 1)
         for (read_index, wavelength, seconds), raw in zip(reads, cells[: last + 1], strict=False):
             yield make_reading(
                 plate_id,

@@ -31,24 +31,11 @@ from lab_etl.parsers.base import (
     number_text,
     xlsx_sheets,
 )
-from lab_etl.parsers.utils import first_number, parse_datetime
-from lab_etl.plates import GEOMETRY, ROW_INDEX, smallest_plate_format
+from lab_etl.parsers.utils import first_number, parse_datetime, title_measurement
+from lab_etl.plates import GEOMETRY, ROW_INDEX, row_label, smallest_plate_format
 
 Row = Sequence[object]
 
-#: step titles that are raw reads -> measurement name
-_MEASURED_STEPS = (
-    ("absorbance", "absorbance"),
-    ("photometric", "absorbance"),
-    ("fluorescence polarization", "fluorescence_polarization"),
-    ("time-resolved fluorescence", "time_resolved_fluorescence"),
-    ("trf", "time_resolved_fluorescence"),
-    ("fluorescence", "fluorescence"),
-    ("fluorometric", "fluorescence"),
-    ("luminescence", "luminescence"),
-    ("luminometric", "luminescence"),
-    ("alphascreen", "alphascreen"),
-)
 #: grids of a measurement sheet that describe the plate layout rather than hold reads
 _LAYOUT_GRIDS = {"group", "sample type", "dilution", "concentration", "replicate", "volume"}
 _UNITS = {"abs": "AU", "rlu": "RLU", "rfu": "RFU", "od": "OD"}
@@ -63,14 +50,6 @@ def _parse_datetime(cell: object) -> datetime | None:
     if isinstance(cell, datetime):
         return cell
     return parse_datetime(cell_text(cell))
-
-
-def _step_measurement(title: str) -> str | None:
-    lowered = title.lower()
-    for word, measurement in _MEASURED_STEPS:
-        if lowered.startswith(word):
-            return measurement
-    return None
 
 
 @dataclass
@@ -141,7 +120,7 @@ class ThermoSkanItParser(InstrumentParser):
         measured = []
         for sheet_name, rows in steps:
             title = _step_title(rows)
-            measurement = _step_measurement(title) or _step_measurement(sheet_name)
+            measurement = title_measurement(title) or title_measurement(sheet_name)
             if measurement is not None:
                 measured.append((sheet_name, title or sheet_name, measurement, rows))
         if not measured:
@@ -159,7 +138,7 @@ class ThermoSkanItParser(InstrumentParser):
 def _step_title(rows: Sequence[Row]) -> str:
     for row in rows[1:8]:
         text = cell_text(row[0]) if row else ""
-        if text and _step_measurement(text):
+        if text and title_measurement(text):
             return text
     return cell_text(rows[4][0]) if len(rows) > 4 and rows[4] else ""
 
@@ -351,7 +330,7 @@ def _grid_readings(
         raw = cell_raw(grid.cells.get((row_index, column)))
         yield make_reading(
             plate_id,
-            f"{_label(row_index)}{column}",
+            f"{row_label(row_index)}{column}",
             plate_format,
             measurement,
             raw,
@@ -366,10 +345,6 @@ def _grid_readings(
             instrument_serial=run.serial,
             read_at=run.executed,
         )
-
-
-def _label(row_index: int) -> str:
-    return chr(64 + row_index) if row_index <= 26 else "A" + chr(64 + row_index - 26)
 
 
 PARSER = ThermoSkanItParser()

@@ -33,12 +33,29 @@ DATE_FORMATS: tuple[str, ...] = (
     "%Y/%m/%d %H:%M:%S",
 )
 
+#: How instrument software starts the title of a raw read (a SkanIt step, a SMART Control read mode) -> the
+#: measurement. Tried in this order, so that ``fluorescence polarization`` is not taken for ``fluorescence``.
+MEASUREMENT_TITLES: tuple[tuple[str, str], ...] = (
+    ("absorbance", "absorbance"),
+    ("photometric", "absorbance"),
+    ("fluorescence polarization", "fluorescence_polarization"),
+    ("time-resolved fluorescence", "time_resolved_fluorescence"),
+    ("time resolved fluorescence", "time_resolved_fluorescence"),
+    ("trf", "time_resolved_fluorescence"),
+    ("fluorescence", "fluorescence"),
+    ("fluorometric", "fluorescence"),
+    ("luminescence", "luminescence"),
+    ("luminometric", "luminescence"),
+    ("alphascreen", "alphascreen"),
+)
+
 #: Field separators of text exports, in the order ties are broken.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 
 _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
 _ANY_NUMBER_RE = re.compile(r"(\d+(?:[.,]\d+)?)")
 _SNAKE_RE = re.compile(r"[^0-9a-z]+")
+_PLATE_SIZE_RE = re.compile(r"(?<!\d)(1536|384|96|48|24|12|6)(?!\d)")
 _DATE_RE = re.compile(
     r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
 )
@@ -192,6 +209,20 @@ def parse_timestamp(text: str, *, day_first: bool | None = None) -> datetime | N
         return None
 
 
+def title_measurement(title: str) -> str | None:
+    """The measurement a raw read's title starts with (see :data:`MEASUREMENT_TITLES`), else ``None``.
+
+    Examples
+    --------
+    >>> title_measurement("Fluorescence Polarization 1_01"), title_measurement("Photometric 450")
+    ('fluorescence_polarization', 'absorbance')
+    >>> title_measurement("Blank Subtraction 1_02") is None
+    True
+    """
+    lowered = title.lower()
+    return next((measurement for word, measurement in MEASUREMENT_TITLES if lowered.startswith(word)), None)
+
+
 def sniff_delimiter(sample: str, candidates: Iterable[str] = DELIMITERS, default: str | None = ",") -> str | None:
     """The candidate separator that occurs most often in ``sample``; ties go to the earlier candidate.
 
@@ -239,6 +270,21 @@ def numbered_name(name: str, taken: Container[str], separator: str) -> str:
         candidate = f"{name}{separator}{number}"
         number += 1
     return candidate
+
+
+def plate_size_in_name(text: str) -> int | None:
+    """The well count a plate type's name states (``GRE96ft``, ``Corning 384 flat``): the first standard plate size
+    standing alone as a number in it, else ``None``.
+
+    Examples
+    --------
+    >>> plate_size_in_name("GRE96ft"), plate_size_in_name("Corning 384 flat"), plate_size_in_name("1536 LV")
+    (96, 384, 1536)
+    >>> plate_size_in_name("Plate 1") is None, plate_size_in_name("3960 wells") is None
+    (True, True)
+    """
+    match = _PLATE_SIZE_RE.search(text)
+    return int(match.group(1)) if match else None
 
 
 def snake_case(text: str) -> str:

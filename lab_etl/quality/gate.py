@@ -2,9 +2,9 @@
 
 :func:`validate` runs the suite of :func:`lab_etl.quality.expectations.suite_for` on a Spark DataFrame with Great
 Expectations 1.x and returns a :class:`GateResult`: the verdict, each failed expectation with its column and a
-readable reason, and one :class:`DqResult` row per expectation for ``lab_bronze.dq_results``. :func:`gate` does the
-same and appends those rows to ``lab_bronze.dq_results``. With ``docs_dir`` both also write Great Expectations Data
-Docs (HTML) there: an index of every run validated into that folder and one page per validation.
+readable reason, and one :class:`DqResult` row per expectation for ``lab_bronze.dq_results``. :func:`append_results`
+appends those rows to ``lab_bronze.dq_results``. With ``docs_dir`` :func:`validate` also writes Great Expectations
+Data Docs (HTML) there: an index of every run validated into that folder and one page per validation.
 
 A failing batch raises nothing: ``success`` is False and the caller keeps the batch out of its table (quarantines
 it, keeps the previous good version, and sets the run's exit code). :class:`~lab_etl.errors.DataQualityError` is
@@ -20,10 +20,11 @@ the failures only): a good batch of instrument_readings (26 expectations, 2,300 
 Examples
 --------
 >>> from lab_etl.contracts import contract
->>> result = gate(spark, readings, contract("instrument_readings"), run_id="r1",
-...               docs_dir=Path("warehouse/_data_docs"))                        # doctest: +SKIP
+>>> result = validate(readings, contract("instrument_readings"), run_id="r1",
+...                   docs_dir=Path("warehouse/_data_docs"))                    # doctest: +SKIP
 >>> result.success, [f.expectation_type for f in result.failures]             # doctest: +SKIP
 (False, ['expect_column_values_to_match_regex'])
+>>> append_results(spark, [result])                                            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from lab_etl.errors import DataQualityError
 from lab_etl.quality.expectations import expectation_columns, expectation_key, kwargs_json, suite_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
     from great_expectations.data_context import AbstractDataContext
@@ -231,31 +232,26 @@ def validate(
     return result
 
 
-def gate(
-    spark: SparkSession,
-    df: DataFrame,
-    contract: TableContract | str,
-    *,
-    run_id: str,
-    docs_dir: Path | None = None,
-    extra: Sequence[Mapping[str, Any]] = (),
-) -> GateResult:
-    """Validate a batch (:func:`validate`) and append one row per expectation to ``lab_bronze.dq_results``.
+def append_results(spark: SparkSession, results: Iterable[GateResult]) -> None:
+    """Append the rows of gate results (one per expectation, :func:`validate`) to ``lab_bronze.dq_results``.
 
-    The rows are appended whether the batch passed or not; publishing the batch (or keeping it out) is the
-    caller's decision, taken on ``result.success``.
+    All the results go in one Delta commit, whether their batches passed or not; publishing a batch (or keeping it
+    out) is the caller's decision, taken on ``result.success``. No commit when the results hold no rows.
 
     Examples
     --------
-    >>> result = gate(spark, frame, contract("plate_qc"), run_id="r1", docs_dir=None)   # doctest: +SKIP
+    >>> result = validate(frame, "plate_qc", run_id="r1")                              # doctest: +SKIP
+    >>> append_results(spark, [result])                                                  # doctest: +SKIP
     >>> spark.table("lab_bronze.dq_results").where("NOT success").count()             # doctest: +SKIP
     0
     """
     from lab_etl.lakehouse.delta import append
+    from lab_etl.lakehouse.frames import records_frame
 
-    result = validate(df, contract, run_id=run_id, docs_dir=docs_dir, extra=extra)
-    append(spark, results_frame(spark, result), load_table_contract("dq_results"))
-    return result
+    rows = [row for result in results for row in result.rows]
+    if rows:
+        dq_results = load_table_contract("dq_results")
+        append(spark, records_frame(spark, rows, dq_results), dq_results)
 
 
 def results_frame(spark: SparkSession, result: GateResult) -> DataFrame:

@@ -1,4 +1,4 @@
-"""The examples in the quality modules' docstrings run and give what they show (Spark-free ones; gate's need a
+"""The examples in the quality modules' docstrings run and give what they show (Spark-free ones; the gate's need a
 session and are shown, not run)."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ def test_expectations_docstring_examples() -> None:
 
 
 def test_gate_result_summary_example() -> None:
-    # The package re-exports the function gate, which hides the module of the same name.
     module = importlib.import_module("lab_etl.quality.gate")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

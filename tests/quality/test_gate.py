@@ -15,7 +15,7 @@ from lab_etl.contracts import contract
 from lab_etl.errors import DataQualityError
 from lab_etl.lakehouse.frames import records_frame
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.quality.gate import GateResult, gate, results_frame, validate
+from lab_etl.quality.gate import GateResult, append_results, results_frame, validate
 
 pytestmark = pytest.mark.spark
 
@@ -164,10 +164,11 @@ def test_yield_above_100_percent_fails_the_science_rule(spark: SparkSession, thi
     assert (science.success, science.element_count, science.unexpected_count) == (False, 96, 2)
 
 
-def test_gate_appends_results_to_dq_results(lakehouse: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
+def test_append_results_writes_dq_results(lakehouse: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
     broken = thiolation.withColumn("well", F.when(F.col("well") == "A01", F.lit("A1")).otherwise(F.col("well")))
-    good = gate(lakehouse, thiolation, READINGS, run_id="run-a", docs_dir=None)
-    bad = gate(lakehouse, broken, READINGS, run_id="run-b", docs_dir=None)
+    good = validate(thiolation, READINGS, run_id="run-a", docs_dir=None)
+    bad = validate(broken, READINGS, run_id="run-b", docs_dir=None)
+    append_results(lakehouse, [good, bad])
 
     table = lakehouse.table("lab_bronze.dq_results")
     counts = {
