@@ -25,7 +25,7 @@ from lab_etl.errors import ConfigError
 from lab_etl.params import read_yaml
 
 if TYPE_CHECKING:
-    from pyspark.sql.types import StructType
+    from pyspark.sql.types import DataType, StructType
 
 #: Spark SQL / Hive type names a contract may use (Glue takes the same names).
 TYPES = ("string", "int", "bigint", "double", "boolean", "timestamp", "date", "binary")
@@ -73,13 +73,10 @@ class TableContract:
 
     def spark_schema(self) -> StructType:
         """The Spark ``StructType`` with each column's comment as field metadata."""
-        from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+        from pyspark.sql.types import StructField, StructType
 
         return StructType(
-            [
-                StructField(c.name, _parse_datatype_string(c.type), c.nullable, {"comment": c.comment})
-                for c in self.columns
-            ]
+            [StructField(c.name, _spark_type(c.type), c.nullable, {"comment": c.comment}) for c in self.columns]
         )
 
     def ddl_columns(self) -> str:
@@ -113,6 +110,14 @@ def schemas_dir() -> Path:
 
 
 @cache
+@cache
+def _spark_type(type_text: str) -> DataType:
+    """A column type as Spark's ``DataType``; parsed once per process (the parser asks the JVM, ~10 ms a call)."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    return _parse_datatype_string(type_text)
+
+
 def contract(table: str) -> TableContract:
     """The contract of ``table`` (its bare name, e.g. ``instrument_readings``)."""
     path = schemas_dir() / f"{table}.yaml"

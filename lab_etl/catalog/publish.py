@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.catalog.glue_catalog import PublishReport, publish_tables, table_to_publish
+from lab_etl.lakehouse.delta import write_manifests
 from lab_etl.lakehouse.tables import attach_tables, existing_tables
 
 if TYPE_CHECKING:
@@ -19,13 +20,12 @@ class CatalogPublish:
 
 
 def publish_catalog(spark: SparkSession, warehouse: str, glue: Any | None = None) -> CatalogPublish:
-    """Register the tables locally (when missing), refresh their symlink manifests, and create-or-update them in
-    Glue (a native Delta table for Athena plus a Spectrum twin each) when a Glue client is given."""
+    """Register the tables locally (when missing), write their symlink manifests as of now (Delta does not update
+    them on every commit: :data:`lab_etl.lakehouse.delta.TABLE_PROPERTIES`), and create-or-update them in Glue (a
+    native Delta table for Athena plus a Spectrum twin each) when a Glue client is given."""
     registered = attach_tables(spark)
     tables = existing_tables(spark)
-    for table in tables:
-        # Delta regenerates manifests on every write (table property); this covers tables written before it was set
-        spark.sql(f"GENERATE symlink_format_manifest FOR TABLE {table.contract.qualified_name}")
+    write_manifests(spark, [table.contract.qualified_name for table in tables])
     report = None
     if glue is not None:
         report = publish_tables(

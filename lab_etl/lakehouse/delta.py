@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Table properties every lab_etl table gets: readable by Athena and Redshift Spectrum (no deletion
-#: vectors, no column mapping; Spectrum reads the symlink manifests Delta regenerates on every write), with the
-#: change history kept for 30 days and removed files for a week of time travel.
+#: vectors, no column mapping), with the change history kept for 30 days and removed files for a week of time travel.
+#: Spectrum reads a table through its symlink manifest, which is written once per workflow run, not on every commit:
+#: by the workflow's crawlers (``WriteManifest``) on Glue and by ``lab-etl catalog publish``
+#: (:func:`write_manifests`). Delta's automatic manifest update costs a fixed ~0.7 s per commit, several times the
+#: cost of a small append, and Spectrum readers are as well served by one manifest at the end of a run.
 TABLE_PROPERTIES = {
     "delta.enableDeletionVectors": "false",
-    "delta.compatibility.symlinkFormatManifest.enabled": "true",
+    "delta.compatibility.symlinkFormatManifest.enabled": "false",
     "delta.logRetentionDuration": "interval 30 days",
     "delta.deletedFileRetentionDuration": "interval 7 days",
 }
@@ -93,6 +96,14 @@ def ensure_table(spark: SparkSession, contract: TableContract) -> str:
             f"{partitioned}\nLOCATION '{location}'\nCOMMENT '{comment}'\nTBLPROPERTIES ({properties})"
         )
     return contract.qualified_name
+
+
+def write_manifests(spark: SparkSession, names: Sequence[str]) -> None:
+    """Write the symlink manifests Redshift Spectrum reads (``<table>/_symlink_format_manifest/``) for the tables
+    ``names`` (qualified names), as of their current version: once per publish, not on every commit (see
+    :data:`TABLE_PROPERTIES`)."""
+    for name in names:
+        spark.sql(f"GENERATE symlink_format_manifest FOR TABLE {name}")
 
 
 def _clear_unfinished_create(spark: SparkSession, location: str) -> None:

@@ -360,7 +360,7 @@ def plan_resources(workflow: Workflow, wheel_name: str | None = None) -> list[Re
                         "DeltaTargets": [
                             {
                                 "DeltaTables": list(crawler.delta_tables),
-                                "WriteManifest": False,
+                                "WriteManifest": True,  # the Spectrum manifests, once per workflow run
                                 "CreateNativeDeltaTable": True,
                             }
                         ]
