@@ -235,6 +235,18 @@ def upsert(spark: SparkSession, df: DataFrame, contract: TableContract) -> Commi
     return _merge(spark, df, contract, update=True)
 
 
+def holds_no_data(spark: SparkSession, contract: TableContract) -> bool:
+    """True when the table's current version has no data files (a table just created, or never written).
+
+    A MERGE into such a table inserts every source row, duplicates included, so an append writes the same rows;
+    callers hold the table's write lock, so no other lab_etl writer can add files between this look and the write.
+    Asks the session's Delta log for the file count of its newest snapshot (no Spark job once the snapshot is known).
+    """
+    jvm: Any = spark._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_location(spark, contract))
+    return int(delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).numOfFiles()) == 0
+
+
 def _merge(
     spark: SparkSession,
     df: DataFrame,
@@ -255,6 +267,10 @@ def _merge(
         condition += f" AND target.`{column}` IN ({_quoted(values)})"
 
     def run() -> None:
+        if holds_no_data(spark, contract):
+            # nothing to match: every source row would be inserted, which an append does without the MERGE's join
+            source.write.format("delta").mode("append").saveAsTable(contract.qualified_name)
+            return
         target = DeltaTable.forName(spark, contract.qualified_name)
         builder = target.alias("target").merge(source.alias("source"), condition)
         if update:

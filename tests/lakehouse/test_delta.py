@@ -111,3 +111,36 @@ def test_replace_scope_rewrites_only_the_scope(lakehouse) -> None:  # type: igno
     got = sorted((r.plate_id, r.channel, r.wells) for r in spark.table(qc.qualified_name).collect())
     assert got == [("P1", "450", 95), ("P2", "450", 96)]  # P1's 600 channel is gone, P2 untouched
     assert commit is not None and commit.version == version and commit.rows_written == 1
+
+
+def test_a_merge_into_a_table_without_data_is_an_append_with_the_same_rows(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    """The first write into an empty table skips the MERGE's join (an append inserts the same rows); every later
+    write is a real MERGE: new keys inserted, changed rows updated, the rest kept."""
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    experiments = contract("eln_experiments")
+    assert tuple(experiments.natural_key) == ("experiment_id",)
+
+    def frame(*rows: tuple[str, str]):  # type: ignore[no-untyped-def]
+        base = dict.fromkeys(experiments.column_names)
+        values = [{**base, "experiment_id": key, "title": title, "source_file": "eln.csv"} for key, title in rows]
+        return spark.createDataFrame(
+            [tuple(v[c] for c in experiments.column_names) for v in values], experiments.spark_schema()
+        )
+
+    def titles() -> dict[str, str]:
+        return {r.experiment_id: r.title for r in spark.table(experiments.qualified_name).collect()}
+
+    delta.ensure_table(spark, experiments)
+    assert delta.holds_no_data(spark, experiments)
+    first = delta.upsert(spark, frame(("a", "one"), ("b", "two")), experiments)
+    assert first.operation == "WRITE" and first.rows_written == 2
+    assert not delta.holds_no_data(spark, experiments)
+    second = delta.upsert(spark, frame(("b", "two, revised"), ("c", "three")), experiments)
+    assert second.operation == "MERGE" and second.rows_written == 2
+    assert titles() == {"a": "one", "b": "two, revised", "c": "three"}
+    again = delta.merge_new_rows(spark, frame(("a", "changed"), ("d", "four")), experiments)
+    assert again.operation == "MERGE" and again.rows_inserted == 1
+    assert titles() == {"a": "one", "b": "two, revised", "c": "three", "d": "four"}
