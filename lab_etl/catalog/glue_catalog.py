@@ -72,6 +72,8 @@ _SIMPLE_TYPES = {
     "date": "date",
     "binary": "binary",
 }
+#: Parameterised types -> how many element types go between their ``<`` and ``>``.
+_TYPE_ARGUMENTS = {"array": 1, "map": 2}
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SIZE = re.compile(r"\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
@@ -255,18 +257,8 @@ class _TypeParser:
                 raise self._error(f"{name} needs its size in parentheses, e.g. {name}(10)")
             self.pos = match.end()
             return f"{name}({','.join(size for size in match.groups() if size is not None)})"
-        if name == "array":
-            self._expect("<")
-            element = self._type()
-            self._expect(">")
-            return f"array<{element}>"
-        if name == "map":
-            self._expect("<")
-            key = self._type()
-            self._expect(",")
-            value = self._type()
-            self._expect(">")
-            return f"map<{key},{value}>"
+        if name in _TYPE_ARGUMENTS:
+            return f"{name}<{','.join(self._type_arguments(_TYPE_ARGUMENTS[name]))}>"
         if name == "struct":
             self._expect("<")
             fields = []
@@ -279,6 +271,16 @@ class _TypeParser:
             self._expect(">")
             return f"struct<{','.join(fields)}>"
         raise self._error(f"type '{name}' has no Glue/Hive equivalent")
+
+    def _type_arguments(self, count: int) -> list[str]:
+        """The ``count`` comma-separated element types of ``<...>`` (``array<int>``: 1, ``map<string,int>``: 2)."""
+        self._expect("<")
+        types = [self._type()]
+        for _ in range(count - 1):
+            self._expect(",")
+            types.append(self._type())
+        self._expect(">")
+        return types
 
     def _field_name(self) -> str:
         self._skip_space()

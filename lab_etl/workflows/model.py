@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from lab_etl.errors import ConfigError
 from lab_etl.params import ParameterValue, as_text, check_declared, read_yaml, references, substitute
@@ -57,6 +57,7 @@ _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _KMS_ALIAS = re.compile(r"^alias/(?!aws/)[a-zA-Z0-9/_-]{1,250}$")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,38 @@ class WorkflowDefinition:
         return {**builtins, **values}
 
 
+class _ParameterAttribute(Generic[_T]):
+    """A read-only :class:`Workflow` attribute: one parameter's resolved value, cast to the attribute's type.
+
+    A parameter of :data:`CONCURRENCY_PARAMETERS` a definition does not declare reads as its default there; any
+    other must be declared (:data:`REQUIRED_PARAMETERS`), so a missing one is a :class:`KeyError`.
+
+    Examples
+    --------
+    >>> workflow = load_workflow("hts_lcms_yield")
+    >>> workflow.number_of_workers >= 2, workflow.lock_table
+    (True, 'lab_etl_delta_locks')
+    """
+
+    def __init__(self, parameter: str, cast: Callable[[ParameterValue], _T], doc: str | None = None) -> None:
+        self.parameter = parameter
+        self.cast = cast
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, workflow: None, owner: type | None = None) -> _ParameterAttribute[_T]: ...
+
+    @overload
+    def __get__(self, workflow: Workflow, owner: type | None = None) -> _T: ...
+
+    def __get__(self, workflow: Workflow | None, owner: type | None = None) -> _T | _ParameterAttribute[_T]:
+        if workflow is None:
+            return self
+        if self.parameter in CONCURRENCY_PARAMETERS:
+            return self.cast(workflow.values.get(self.parameter, CONCURRENCY_PARAMETERS[self.parameter]))
+        return self.cast(workflow.values[self.parameter])
+
+
 @dataclass(frozen=True)
 class Workflow:
     """A resolved workflow: every parameter has its value and every ``${name}`` is substituted."""
@@ -227,46 +260,32 @@ class Workflow:
         """The name with ``_`` as ``-``: the stem of bucket, role and rule names."""
         return slug(self.name)
 
-    @property
-    def artifacts_bucket(self) -> str:
-        return str(self.values["artifacts_bucket"])
-
-    @property
-    def warehouse_bucket(self) -> str:
-        return str(self.values["warehouse_bucket"])
-
-    @property
-    def kms_key_alias(self) -> str:
-        return str(self.values["kms_key_alias"])
-
-    @property
-    def worker_type(self) -> str:
-        return str(self.values["glue_worker_type"])
-
-    @property
-    def number_of_workers(self) -> int:
-        return int(self.values["number_of_workers"])
-
-    @property
-    def lock_table(self) -> str:
-        """The DynamoDB table of lab_etl's per-table write leases: one per warehouse, shared by its workflows."""
-        return str(self.values.get("lock_table", CONCURRENCY_PARAMETERS["lock_table"]))
-
-    @property
-    def create_lock_table(self) -> bool:
-        """Whether this workflow's stack creates the lock (or log store) table; exactly one stack per warehouse."""
-        return bool(self.values.get("create_lock_table", CONCURRENCY_PARAMETERS["create_lock_table"]))
-
-    @property
-    def delta_logstore_jar(self) -> str:
+    artifacts_bucket = _ParameterAttribute("artifacts_bucket", str)
+    warehouse_bucket = _ParameterAttribute("warehouse_bucket", str)
+    kms_key_alias = _ParameterAttribute("kms_key_alias", str)
+    worker_type = _ParameterAttribute("glue_worker_type", str)
+    number_of_workers = _ParameterAttribute("number_of_workers", int)
+    lock_table = _ParameterAttribute(
+        "lock_table",
+        str,
+        "The DynamoDB table of lab_etl's per-table write leases: one per warehouse, shared by its workflows.",
+    )
+    create_lock_table = _ParameterAttribute(
+        "create_lock_table",
+        bool,
+        "Whether this workflow's stack creates the lock (or log store) table; exactly one stack per warehouse.",
+    )
+    delta_logstore_jar = _ParameterAttribute(
+        "delta_logstore_jar",
+        lambda value: str(value).strip(),
         """``s3://<artifacts>/…/delta-storage-s3-dynamodb-<version>.jar``, or ``""``: Delta's own multi-writer log
-        store is then used instead of lab_etl's lease lock."""
-        return str(self.values.get("delta_logstore_jar", CONCURRENCY_PARAMETERS["delta_logstore_jar"])).strip()
-
-    @property
-    def delta_logstore_table(self) -> str:
-        """The DynamoDB table of Delta's ``S3DynamoDBLogStore`` (used only with :attr:`delta_logstore_jar`)."""
-        return str(self.values.get("delta_logstore_table", CONCURRENCY_PARAMETERS["delta_logstore_table"]))
+        store is then used instead of lab_etl's lease lock.""",
+    )
+    delta_logstore_table = _ParameterAttribute(
+        "delta_logstore_table",
+        str,
+        "The DynamoDB table of Delta's ``S3DynamoDBLogStore`` (used only with :attr:`delta_logstore_jar`).",
+    )
 
     @property
     def databases(self) -> tuple[str, ...]:
