@@ -18,7 +18,15 @@ Examples
 from __future__ import annotations
 
 from lab_etl.quality.expectations import SCIENCE_EXPECTATIONS, suite_for
-from lab_etl.quality.gate import DqResult, FailedExpectation, GateResult, append_results, results_frame, validate
+from lab_etl.quality.gate import (
+    DqResult,
+    FailedExpectation,
+    GateResult,
+    append_results,
+    build_docs,
+    results_frame,
+    validate,
+)
 
 __all__ = [
     "SCIENCE_EXPECTATIONS",
@@ -26,6 +34,7 @@ __all__ = [
     "FailedExpectation",
     "GateResult",
     "append_results",
+    "build_docs",
     "results_frame",
     "suite_for",
     "validate",

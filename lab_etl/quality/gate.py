@@ -107,7 +107,8 @@ class GateResult:
     """The verdict of one gate on one batch.
 
     ``rows`` holds one :class:`DqResult` per expectation evaluated (passed or failed); ``failures`` the failed ones
-    with a readable reason; ``docs_page`` the batch's Data Docs page when ``docs_dir`` was given.
+    with a readable reason; ``docs_page`` the batch's Data Docs page when this validation rendered it (``docs_dir``
+    given, ``build_docs`` True).
     """
 
     table_name: str
@@ -155,6 +156,7 @@ def validate(
     run_id: str,
     docs_dir: Path | None = None,
     extra: Sequence[Mapping[str, Any]] = (),
+    build_docs: bool = True,
 ) -> GateResult:
     """Validate one batch against its table's suite; write nothing but Data Docs.
 
@@ -170,6 +172,10 @@ def validate(
         A folder for Great Expectations Data Docs (e.g. ``<warehouse>/_data_docs``); None writes none.
     extra:
         Further raw Great Expectations configs for this batch (see :func:`~lab_etl.quality.expectations.suite_for`).
+    build_docs:
+        With ``docs_dir``: render the Data Docs pages now (True), or only store the result so that one
+        :func:`build_docs` call renders the pages of many validations, and the index, once (False: what a pipeline
+        run does, one build per run instead of one per table).
 
     Returns
     -------
@@ -205,7 +211,7 @@ def validate(
     try:
         batch_rows = df.count()
         with runtime.lock:
-            outcome, docs_page = runtime.run(table, suite, df, run_id, evaluated_at)
+            outcome, docs_page = runtime.run(table, suite, df, run_id, evaluated_at, build_docs=build_docs)
     finally:
         if persisted:
             df.unpersist()
@@ -282,11 +288,19 @@ class _Runtime:
     def __init__(self, docs_dir: Path | None) -> None:
         self.docs_dir = docs_dir
         self.lock = threading.Lock()
+        self.pending: list[Any] = []  # suite and result ids stored but not rendered yet
         self.context: AbstractDataContext = gx.get_context(mode="ephemeral", project_config=_project_config(docs_dir))
         self.datasource = self.context.data_sources.add_spark(name=_DATASOURCE)
 
     def run(
-        self, table: TableContract, suite: gx.ExpectationSuite, df: DataFrame, run_id: str, evaluated_at: datetime
+        self,
+        table: TableContract,
+        suite: gx.ExpectationSuite,
+        df: DataFrame,
+        run_id: str,
+        evaluated_at: datetime,
+        *,
+        build_docs: bool = True,
     ) -> tuple[ExpectationSuiteValidationResult, Path | None]:
         from great_expectations.validator.v1_validator import Validator
 
@@ -309,7 +323,7 @@ class _Runtime:
         meta.update(run_id=gx_run_id, validation_time=evaluated_at, batch_parameters={"dataframe": "<DataFrame>"})
         if self.docs_dir is None:
             return outcome, None
-        return outcome, self._write_docs(suite, outcome, gx_run_id, validator.active_batch_id)
+        return outcome, self._write_docs(suite, outcome, gx_run_id, validator.active_batch_id, build=build_docs)
 
     def _batch_definition(self, asset_name: str) -> Any:
         try:
@@ -327,8 +341,11 @@ class _Runtime:
         outcome: ExpectationSuiteValidationResult,
         run: RunIdentifier,
         batch_id: str | None,
+        *,
+        build: bool,
     ) -> Path | None:
-        """Store the suite and the result (JSON under ``_gx``) and render their pages and the index."""
+        """Store the suite and the result (JSON under ``_gx``); render their pages and the index now, or leave them
+        for :meth:`build_pending` (``build`` False). Returns the result's page when it was rendered now."""
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
@@ -340,12 +357,29 @@ class _Runtime:
             expectation_suite_identifier=suite_id, run_id=run, batch_identifier=batch_id
         )
         self.context.validation_results_store.set(result_id, outcome)
-        self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=cast("Any", [suite_id, result_id]))
+        self.pending += [suite_id, result_id]
+        if build:
+            self.build_pending()
         urls = self.context.get_docs_sites_urls(resource_identifier=result_id, site_name=DOCS_SITE)
         url = urls[0].get("site_url") if urls else None
         if not url or not url.startswith("file://"):
             return None
         return Path(url.removeprefix("file://"))
+
+    def build_pending(self) -> None:
+        """Render the pages of the stored results not rendered yet, and the index, in one Data Docs build."""
+        if self.docs_dir is None or not self.pending:
+            return
+        self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=cast("Any", self.pending))
+        self.pending = []
+
+
+def build_docs(docs_dir: Path) -> None:
+    """Render the Data Docs of every validation into ``docs_dir`` made with ``build_docs=False`` (see
+    :func:`validate`): their pages and the index, in one build."""
+    runtime = _runtime(docs_dir)
+    with runtime.lock:
+        runtime.build_pending()
 
 
 _RUNTIMES: dict[str, _Runtime] = {}

@@ -15,7 +15,7 @@ from lab_etl.contracts import contract
 from lab_etl.errors import DataQualityError
 from lab_etl.lakehouse.frames import records_frame
 from lab_etl.parsers.registry import parse_bytes
-from lab_etl.quality.gate import GateResult, append_results, results_frame, validate
+from lab_etl.quality.gate import GateResult, append_results, build_docs, results_frame, validate
 
 pytestmark = pytest.mark.spark
 
@@ -214,6 +214,22 @@ def test_data_docs_are_built_and_name_the_suite(spark: SparkSession, thiolation:
     assert second.docs_page.is_relative_to(docs / "validations")
     page = second.docs_page.read_text(encoding="utf-8")
     assert "lab_bronze.instrument_readings" in page and "bogus" in page
+
+
+def test_data_docs_of_many_validations_are_built_once(
+    spark: SparkSession, thiolation: DataFrame, tmp_path: Path
+) -> None:
+    """What a pipeline run does: each gate stores its result, and one build renders every page and the index."""
+    docs = tmp_path / "_data_docs"
+    first = validate(thiolation, READINGS, run_id="run-later-1", docs_dir=docs, build_docs=False)
+    second = validate(thiolation.limit(5), READINGS, run_id="run-later-2", docs_dir=docs, build_docs=False)
+    assert first.docs_index == docs / "index.html" and not first.docs_index.exists()
+    assert not list(docs.glob("validations/**/*.html"))  # stored, not rendered
+    build_docs(docs)
+    pages = [str(page) for page in docs.glob("validations/**/*.html")]
+    assert len(pages) == 2 and any("run-later-1" in p for p in pages) and any("run-later-2" in p for p in pages)
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "run-later-1" in index and "run-later-2" in index
 
 
 def test_misuse_raises_data_quality_error(spark: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
