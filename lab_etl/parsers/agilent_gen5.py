@@ -34,17 +34,10 @@ import numpy as np
 import pyarrow as pa
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    ReadingColumns,
-    Runs,
-    decode_text,
-    default_plate_id,
-    head_lines,
-    parse_cells_arrow,
-    parse_value,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.columns import ReadingColumns, Runs, parse_cells_arrow
+from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
+from lab_etl.parsers.reading import Reading, parse_value
 from lab_etl.parsers.utils import clock_seconds, parse_datetime, plate_size_in_name, to_float
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
