@@ -325,7 +325,7 @@ def parse(files: tuple[Path, ...], vendor: str | None, engine: str, output_forma
     from dataclasses import asdict, fields
 
     from lab_etl.errors import ParseError
-    from lab_etl.parsers.base import Reading
+    from lab_etl.parsers.reading import Reading
     from lab_etl.parsers.registry import parse_bytes
 
     columns = [f.name for f in fields(Reading)]

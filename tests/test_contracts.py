@@ -49,7 +49,7 @@ def test_readings_contract_has_the_issue_columns() -> None:
 def test_readings_contract_matches_the_reading_record() -> None:
     from dataclasses import fields
 
-    from lab_etl.parsers.base import Reading
+    from lab_etl.parsers.reading import Reading
 
     record = {f.name for f in fields(Reading)}
     assert record == set(contract("instrument_readings").column_names) - {"run_id"}

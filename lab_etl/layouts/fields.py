@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from lab_etl.errors import ParseError
 from lab_etl.layouts.model import Layout, WellLayout, WellReagent
 from lab_etl.layouts.roles import normalise_role, role_from_sample_name, spells_a_role
-from lab_etl.parsers.base import decode_text, parse_value
+from lab_etl.parsers.files import decode_text
+from lab_etl.parsers.reading import parse_value
 from lab_etl.plates import parse_well, smallest_plate_format, well_name
 
 _ROLE_KEYS = ("role", "well_role", "well_type", "control_type")

@@ -19,7 +19,7 @@ from lab_etl.layouts.fields import (
     format_holding,
 )
 from lab_etl.layouts.model import Layout
-from lab_etl.parsers.base import default_plate_id
+from lab_etl.parsers.files import default_plate_id
 from lab_etl.plates import GEOMETRY, geometry, parse_well, plate_format_for, row_index_of, row_label, well_name
 
 

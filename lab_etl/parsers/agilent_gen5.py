@@ -15,7 +15,8 @@ Layout, in a few lines::
 
 Only rows whose label names a raw read of the procedure (``450``, ``Read 1:485/20,528/20``, ``LUM:Lum``,
 ``Alpha``, ``FP:485,528 [Parallel]``, ``977 [Test]``) become readings; calculated rows (Blank, Conc, Ratio,
-Mean V, Polarization, ...) are skipped. :mod:`lab_etl.parsers.agilent_gen5_csv` reuses :func:`read_gen5_lines`
+Mean V, Polarization, ...) are skipped; :mod:`lab_etl.parsers.agilent_gen5_procedure` reads the procedure's raw reads
+and their labels. :mod:`lab_etl.parsers.agilent_gen5_csv` reuses :func:`read_gen5_lines`
 and :func:`read_gen5_columns`, which gives the same readings column by column (a kinetic table is read one well
 column at a time, its values parsed in one pass).
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from pathlib import PurePath
@@ -34,26 +35,17 @@ import numpy as np
 import pyarrow as pa
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    ReadingColumns,
-    Runs,
-    decode_text,
-    default_plate_id,
-    head_lines,
-    parse_cells_arrow,
-    parse_value,
-)
-from lab_etl.parsers.utils import clock_seconds, parse_datetime, plate_size_in_name, to_float
+from lab_etl.parsers.agilent_gen5_procedure import ReadChannel, lookup_read, read_labels, setting_number
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.columns import ReadingColumns, Runs, parse_cells_arrow
+from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
+from lab_etl.parsers.reading import Reading, parse_value
+from lab_etl.parsers.utils import clock_seconds, parse_datetime, plate_size_in_name
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format, well_name
 
 VENDOR = "Agilent"
 _UNITS = {"absorbance": "OD", "fluorescence": "RFU", "luminescence": "RLU", "alpha": "RFU"}
-_NO_FILTER = {"full light", "plug", "hole"}
 _NOT_STATED = {"", "n/a", "na", "unknown", "none"}
-_READ_PREFIX = re.compile(r"^Read (\d+):")
-_MODE_LINE = re.compile(r"^(Absorbance|Fluorescence|Luminescence|Alpha)\s+(Endpoint|Spectrum|Area Scan)", re.IGNORECASE)
 #: Gen5 names plates in exported file names as ``yymmdd_hhmmss_<barcode>_...``.
 _BARCODE_NAME = re.compile(r"^\d{6}_\d{6}_([^_]+)_.*\.txt$", re.IGNORECASE)
 #: Lines of the header above ``Procedure Details`` (repeated for every plate of a multi-plate export).
@@ -69,219 +61,6 @@ _HEADER_KEYS = {
     "Reader Serial Number:",
     "Reading Type",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ReadChannel:
-    """One raw read of a procedure step, as Gen5 labels it in the data grids."""
-
-    step: int
-    measurement: str
-    channel: str
-    wavelength_nm: float | None = None
-    excitation_nm: float | None = None
-    kinetic: bool = False
-    spectrum: str | None = None  # "absorbance", "emission", "excitation" scans
-
-
-@dataclass
-class _Step:
-    number: int
-    label: str | None
-    kinetic: bool
-    lines: list[str] = field(default_factory=list)
-
-
-def _number(text: str | None) -> float | None:
-    """The number before any ``/`` and space: ``485/20`` -> 485, ``1.5E+03`` -> 1500 (no decimal comma)."""
-    return to_float(text.split("/")[0].strip().split(" ")[0]) if text else None
-
-
-def _fmt(number: float | None) -> str:
-    return "" if number is None else f"{number:g}"
-
-
-def _settings(lines: list[str]) -> dict[str, list[str]]:
-    """``Key: value`` pairs of a step (several filter sets give several values per key)."""
-    found: dict[str, list[str]] = {}
-    for line in lines:
-        text = line.strip().strip('"').strip()
-        special = next(
-            (k for k in ("Fixed Excitation:", "Fixed Emission:", "Emission Start:", "Excitation Start:") if k in text),
-            None,
-        )
-        if special:
-            found.setdefault(special[:-1], []).append(text.split(special, 1)[1].split(",")[0].strip())
-            continue
-        if text.startswith("Wavelengths:"):
-            found["Wavelengths"] = [w.strip() for w in text.split(":", 1)[1].split(",") if w.strip()]
-            continue
-        for part in text.split(",  "):
-            key, sep, value = part.partition(": ")
-            if sep:
-                found.setdefault(key.strip(), []).append(value.strip())
-    return found
-
-
-def _step_channels(step: _Step) -> dict[str, ReadChannel]:
-    """The labels Gen5 gives the raw reads of one Read step, each mapped to its channel."""
-    mode, read_type = "", "endpoint"
-    for line in step.lines:
-        match = _MODE_LINE.match(line.replace("\t", " ").strip())
-        if match:
-            mode, read_type = match.group(1).lower(), match.group(2).lower()
-            break
-    if not mode:
-        return {}
-    prefix = f"{step.label}:" if step.label else ""
-    settings = _settings(step.lines)
-    polarization = any(line.strip() == "Fluorescence Polarization" for line in step.lines)
-    kinetic = step.kinetic
-    labels: dict[str, ReadChannel] = {}
-
-    def add(names: list[str], channel: ReadChannel) -> None:
-        for name in names:
-            labels.setdefault(name, channel)
-
-    if read_type == "area scan":
-        return {}  # several points per well: not a plate grid; reported when nothing else is readable
-    if read_type == "spectrum":
-        fixed_ex = _number(next(iter(settings.get("Fixed Excitation", [])), None))
-        fixed_em = _number(next(iter(settings.get("Fixed Emission", [])), None))
-        if mode == "absorbance":
-            kind, channel = "absorbance", "scan"
-        elif fixed_em is not None or any("EX Spectrum" in line for line in step.lines):
-            kind, channel = "excitation", f"scan/{_fmt(fixed_em)}" if fixed_em else "excitation scan"
-        else:
-            kind, channel = "emission", f"{_fmt(fixed_ex)}/scan" if fixed_ex else "scan"
-        measurement = "fluorescence" if mode == "alpha" else mode
-        spectral = ReadChannel(step.number, measurement, channel, None, fixed_ex, kinetic, kind)
-        add(
-            [
-                f"{prefix}Spectrum",
-                f"{prefix}EM Spectrum",
-                f"{prefix}EX Spectrum",
-                "EM Spectrum",
-                "EX Spectrum",
-                "Spectrum",
-                step.label or "Spectrum",
-            ],
-            spectral,
-        )
-        return labels
-    if mode == "absorbance":
-        for wavelength in settings.get("Wavelengths", []):
-            add(
-                [f"{prefix}{wavelength}"],
-                ReadChannel(
-                    step.number,
-                    "absorbance",
-                    _fmt(_number(wavelength)) or wavelength,
-                    _number(wavelength),
-                    None,
-                    kinetic,
-                ),
-            )
-        for correction in settings.get("Pathlength Correction", [])[:1]:
-            test, _, ref = correction.partition(" / ")
-            for wavelength, tag in ((test, "Test"), (ref, "Ref")):
-                if _number(wavelength) is not None:
-                    add(
-                        [f"{prefix}{wavelength.strip()} [{tag}]"],
-                        ReadChannel(
-                            step.number, "absorbance", _fmt(_number(wavelength)), _number(wavelength), None, kinetic
-                        ),
-                    )
-    elif mode == "fluorescence":
-        excitations = settings.get("Excitation") or settings.get("Fixed Excitation") or []
-        emissions = settings.get("Emission") or settings.get("Fixed Emission") or []
-        directions = ("Parallel", "Perpendicular") if polarization else ("",) * len(excitations)
-        for excitation, emission, direction in zip(excitations, emissions, directions, strict=False):
-            ex, em = _number(excitation), _number(emission)
-            channel = f"{_fmt(ex)}/{_fmt(em)}" + (f" {direction.lower()}" if direction else "")
-            read = ReadChannel(step.number, "fluorescence", channel, em, ex, kinetic)
-            suffix = f" [{direction}]" if direction else ""
-            short = f"{excitation.split('/')[0].strip()},{emission.split('/')[0].strip()}"
-            add([f"{prefix}{excitation},{emission}{suffix}", f"{prefix}{short}{suffix}"], read)
-    elif mode == "luminescence":
-        emissions = settings.get("Emission") or settings.get("Fixed Emission") or ["Full light"]
-        for emission in emissions:
-            if emission.strip().lower() in _NO_FILTER or _number(emission) is None:
-                add([f"{prefix}Lum"], ReadChannel(step.number, "luminescence", "luminescence", None, None, kinetic))
-            else:
-                em = _number(emission)
-                add(
-                    [f"{prefix}{emission.split('/')[0].strip()}", f"{prefix}{emission.strip()}"],
-                    ReadChannel(step.number, "luminescence", _fmt(em), em, None, kinetic),
-                )
-    elif mode == "alpha":
-        # AlphaLISA/AlphaScreen: a time-resolved emission read; Gen5 and ASM file it as fluorescence.
-        add([f"{prefix}Alpha", "Alpha"], ReadChannel(step.number, "fluorescence", "alpha", None, None, kinetic))
-    return labels
-
-
-def _procedure_steps(lines: list[str]) -> list[_Step]:
-    steps: list[_Step] = []
-    kinetic = False
-    current: _Step | None = None
-    for line in lines:
-        fields = line.split("\t")
-        key = fields[0].strip()
-        if key == "Start Kinetic":
-            kinetic, current = True, None
-        elif key == "End Kinetic":
-            kinetic, current = False, None
-        elif key == "Read":
-            second = fields[1].strip() if len(fields) > 1 else ""
-            is_mode = bool(_MODE_LINE.match(second))
-            current = _Step(
-                len(steps) + 1, None if is_mode or not second else second, kinetic, [second] if is_mode else []
-            )
-            steps.append(current)
-        elif key and current is not None:
-            current = None  # another procedure step (Shake, Delay, Plate Out/In) ends the read's settings
-        elif current is not None:
-            current.lines.append("\t".join(fields[1:]))
-    return steps
-
-
-def _label_map(steps: list[_Step]) -> dict[str, list[ReadChannel]]:
-    """Every raw-read label of the procedure; channels that two steps share are told apart by the step label."""
-    per_step = [_step_channels(step) for step in steps]
-    owners: dict[tuple[str, str], set[int]] = {}
-    for labels in per_step:
-        for read in labels.values():
-            owners.setdefault((read.measurement, read.channel), set()).add(read.step)
-    result: dict[str, list[ReadChannel]] = {}
-    for step, labels in zip(steps, per_step, strict=True):
-        for label, read in labels.items():
-            if len(owners[(read.measurement, read.channel)]) > 1:
-                tag = step.label or f"Read {step.number}"
-                read = ReadChannel(
-                    read.step,
-                    read.measurement,
-                    f"{read.channel} [{tag}]",
-                    read.wavelength_nm,
-                    read.excitation_nm,
-                    read.kinetic,
-                    read.spectrum,
-                )
-            result.setdefault(label, []).append(read)
-    return result
-
-
-def _lookup(labels: dict[str, list[ReadChannel]], text: str) -> ReadChannel | None:
-    text = text.strip().strip('"').strip()
-    step = None
-    match = _READ_PREFIX.match(text)
-    if match:
-        step, text = int(match.group(1)), text[match.end() :]
-    candidates = labels.get(text)
-    if not candidates:
-        return None
-    if step is None:
-        return candidates[0]
-    return next((c for c in candidates if c.step == step), None)
 
 
 def _read_at(date: str | None, time: str | None) -> datetime | None:
@@ -465,7 +244,7 @@ def _read_plate(
 ) -> _Plate | None:
     """The plate's series of raw reads; None when it holds no raw read data."""
     plate_type = next((line.split("\t", 1)[1] for line in procedure if line.startswith("Plate Type\t")), "")
-    labels = _label_map(_procedure_steps(procedure))
+    labels = read_labels(procedure)
     if not labels and any("Area Scan" in line for line in procedure):
         raise ParseError(
             "area scan reads (several points per well) are not supported; export the endpoint or kinetic reads",
@@ -488,7 +267,7 @@ def _read_plate(
         lead = 1 if head[0] == "" and len(head) > 1 and head[1] in ("Time", "Wavelength") else 0
         kind = head[lead].strip()
         if kind in ("Time", "Wavelength"):
-            read = _lookup(labels, pending) or _only(labels, spectrum=kind == "Wavelength")
+            read = lookup_read(labels, pending) or _only(labels, spectrum=kind == "Wavelength")
             if read is not None:
                 series.append(_table(block, lead, read, kind == "Wavelength", source, last_line))
             pending = ""
@@ -694,7 +473,7 @@ def _table(
             continue  # a time point the run never reached: Gen5 writes it with blank wells
         if number == last_line and len(fields) < len(header) and len(block) > 2:
             raise ParseError("the file ends in the middle of a table row: it looks truncated", source, number)
-        axis = _number(fields[0]) if spectral else clock_seconds(fields[0])
+        axis = setting_number(fields[0]) if spectral else clock_seconds(fields[0])
         if axis is None:
             raise ParseError(f"'{fields[0]}' is not a {'wavelength' if spectral else 'time (h:mm:ss)'}", source, number)
         rows.append((len(rows) + 1, axis, fields))
@@ -749,7 +528,7 @@ def _grid(
                     if well:
                         samples[well] = text.strip()
             continue
-        read = _lookup(labels, label) or (single_read if label == "Results" else None)
+        read = lookup_read(labels, label) or (single_read if label == "Results" else None)
         if read is None or read.spectrum:
             continue
         well_row = _well(f"{row_label}1")

@@ -22,7 +22,7 @@ import csv
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5 import AgilentGen5Parser
-from lab_etl.parsers.base import decode_text
+from lab_etl.parsers.files import decode_text
 
 
 def csv_to_tab_lines(text: str, source: str) -> list[str]:

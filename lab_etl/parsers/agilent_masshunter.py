@@ -31,17 +31,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    ValueColumn,
-    check_table_width,
-    decode_text,
-    default_plate_id,
-    head_lines,
-    parse_value,
-    row_readings,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
+from lab_etl.parsers.grids import check_table_width
+from lab_etl.parsers.reading import Reading, ValueColumn, parse_value, row_readings
 from lab_etl.parsers.utils import DELIMITERS, numbered_name, parse_timestamp, snake_case
 from lab_etl.plates import parse_well, smallest_plate_format
 

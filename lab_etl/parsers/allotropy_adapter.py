@@ -1,5 +1,5 @@
 """The allotropy engine: any of allotropy's instrument families, flattened from the Allotrope Simple
-Model (ASM) into lab_etl's :class:`~lab_etl.parsers.base.Reading` records.
+Model (ASM) into lab_etl's :class:`~lab_etl.parsers.reading.Reading` records.
 
 allotropy (Benchling, MIT) covers far more instruments than the native engine but is slow (ASM is a
 deep JSON document built with validation); lab_etl uses it for the long tail and as the oracle the
@@ -23,7 +23,9 @@ from pathlib import PurePath
 from typing import Any
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import ParserInfo, Reading, default_plate_id, make_reading
+from lab_etl.parsers.base import ParserInfo
+from lab_etl.parsers.files import default_plate_id
+from lab_etl.parsers.reading import Reading, make_reading
 from lab_etl.plates import GEOMETRY, parse_well, smallest_plate_format
 
 #: ASM keys of a measurement document that are conditions, not measured results.

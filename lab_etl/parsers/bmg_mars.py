@@ -27,7 +27,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import LinePass, LinePassParser, Reading, make_reading
+from lab_etl.parsers.base import LinePass, LinePassParser
+from lab_etl.parsers.reading import Reading, make_reading
 from lab_etl.parsers.utils import is_digits, parse_timestamp, sniff_delimiter, to_float
 from lab_etl.plates import GEOMETRY, smallest_plate_format
 

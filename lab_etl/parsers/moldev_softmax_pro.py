@@ -31,16 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    ReadingColumns,
-    decode_text,
-    default_plate_id,
-    head_lines,
-    parse_cells,
-    parse_value,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.columns import ReadingColumns, parse_cells
+from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
+from lab_etl.parsers.reading import Reading, parse_value
 from lab_etl.parsers.utils import clock_seconds, parse_datetime, to_float
 from lab_etl.plates import GEOMETRY, parse_well, well_name
 

@@ -35,17 +35,10 @@ from datetime import datetime
 from itertools import pairwise
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    check_well_inside,
-    decode_text,
-    default_plate_id,
-    grid_cells,
-    grid_row_numbers,
-    head_lines,
-    make_reading,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
+from lab_etl.parsers.grids import check_well_inside, grid_cells, grid_row_numbers
+from lab_etl.parsers.reading import Reading, make_reading
 from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
 from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
 

@@ -33,15 +33,10 @@ from functools import lru_cache
 from typing import Any
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    ReadingColumns,
-    decode_text,
-    default_plate_id,
-    parse_cells,
-    parse_value,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.columns import ReadingColumns, parse_cells
+from lab_etl.parsers.files import decode_text, default_plate_id
+from lab_etl.parsers.reading import Reading, parse_value
 from lab_etl.parsers.utils import parse_timestamp, snake_case
 from lab_etl.plates import GEOMETRY, row_label, well_name
 

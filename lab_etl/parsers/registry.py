@@ -19,14 +19,10 @@ from typing import TYPE_CHECKING
 
 from lab_etl import __version__
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    READING_FIELDS,
-    InstrumentParser,
-    ParserInfo,
-    Reading,
-    ReadingColumns,
-    head_text,
-)
+from lab_etl.parsers.base import InstrumentParser, ParserInfo
+from lab_etl.parsers.columns import ReadingColumns
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import READING_FIELDS, Reading
 
 if TYPE_CHECKING:
     import pyarrow as pa

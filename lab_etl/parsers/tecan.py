@@ -29,19 +29,10 @@ from datetime import datetime
 from typing import Any
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    cell_raw,
-    cell_text,
-    check_well_inside,
-    decode_text,
-    default_plate_id,
-    is_xlsx,
-    make_reading,
-    number_text,
-    xlsx_sheets,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.files import cell_raw, cell_text, decode_text, default_plate_id, is_xlsx, xlsx_sheets
+from lab_etl.parsers.grids import check_well_inside
+from lab_etl.parsers.reading import Reading, make_reading, number_text
 from lab_etl.parsers.utils import parse_datetime, plate_size_in_name, sniff_delimiter, to_float
 from lab_etl.plates import ROW_INDEX, parse_well, row_label, smallest_plate_format
 

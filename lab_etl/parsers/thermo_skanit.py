@@ -20,17 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    InstrumentParser,
-    Reading,
-    cell_raw,
-    cell_text,
-    default_plate_id,
-    is_xlsx,
-    make_reading,
-    number_text,
-    xlsx_sheets,
-)
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.files import cell_raw, cell_text, default_plate_id, is_xlsx, xlsx_sheets
+from lab_etl.parsers.reading import Reading, make_reading, number_text
 from lab_etl.parsers.utils import first_number, parse_datetime, title_measurement
 from lab_etl.plates import GEOMETRY, ROW_INDEX, row_label, smallest_plate_format
 

@@ -2,7 +2,7 @@
 
 One definition each, so that two vendors never read ``485 nm``, ``0:01:30`` or ``1/2/2024 10:00:00 AM``
 differently. Cell values (the measured numbers and their flags) are not here: they go through
-:func:`lab_etl.parsers.base.parse_value`, which every reading is built with.
+:func:`lab_etl.parsers.reading.parse_value`, which every reading is built with.
 
 Modelled on allotropy's ``parsers/utils/`` (values, timestamps): small pure functions, no vendor knowledge.
 Every function returns ``None`` for text it cannot read; the caller decides whether that is an error.
@@ -66,7 +66,7 @@ def to_float(cell: object, *, decimal_comma: bool = False) -> float | None:
 
     Numbers pass through; text is stripped and, with ``decimal_comma``, its comma read as the decimal point.
     ``inf``, ``nan`` and digit groups with ``_`` (which :class:`float` would accept) are no numbers here.
-    Measured values go through :func:`lab_etl.parsers.base.parse_value` instead, which also flags words
+    Measured values go through :func:`lab_etl.parsers.reading.parse_value` instead, which also flags words
     such as ``OVRFLW``.
 
     Examples

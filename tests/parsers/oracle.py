@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from lab_etl.parsers.base import InstrumentParser, Reading
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.reading import Reading
 from lab_etl.parsers.registry import parse_bytes
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "instruments"

@@ -11,7 +11,8 @@ import pytest
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5 import PARSER
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import Reading
 from tests.parsers.oracle import DATA, all_instrument_files, allotropy_pairs, files, value_pairs
 
 FOLDER = DATA / "agilent_gen5"

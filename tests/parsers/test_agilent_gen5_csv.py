@@ -10,7 +10,8 @@ import pytest
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_gen5_csv import PARSER, csv_to_tab_lines
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import Reading
 from tests.parsers.oracle import DATA, all_instrument_files, files
 
 PATH = DATA / "agilent_gen5_wellr" / "20220929_1steptimer20.csv"

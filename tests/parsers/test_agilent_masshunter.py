@@ -12,7 +12,8 @@ import pytest
 
 from lab_etl.errors import ParseError
 from lab_etl.parsers.agilent_masshunter import PARSER, plate_position
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import Reading
 from lab_etl.plates import row_label
 from tests.parsers.oracle import all_instrument_files, files
 

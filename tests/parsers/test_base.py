@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import decode_text, head_text, make_reading, parse_value
+from lab_etl.parsers.files import decode_text, head_text
+from lab_etl.parsers.reading import make_reading, parse_value
 
 
 @pytest.mark.parametrize(

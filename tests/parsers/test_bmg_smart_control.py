@@ -13,8 +13,9 @@ import openpyxl
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import Reading, head_text
 from lab_etl.parsers.bmg_smart_control import PARSER
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import Reading
 from tests.parsers.oracle import DATA, all_instrument_files, allotropy_pairs, files, value_pairs
 
 FOLDER = DATA / "bmg_labtech_smart_control"

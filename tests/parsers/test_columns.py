@@ -11,15 +11,8 @@ import pyarrow as pa
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import (
-    READING_FIELDS,
-    Reading,
-    ReadingColumns,
-    Runs,
-    parse_cells,
-    parse_cells_arrow,
-    parse_value,
-)
+from lab_etl.parsers.columns import ReadingColumns, Runs, parse_cells, parse_cells_arrow
+from lab_etl.parsers.reading import READING_FIELDS, Reading, parse_value
 from lab_etl.parsers.registry import _check_unique, detect, parse_bytes, sha256_hex
 from tests.parsers.oracle import DATA
 

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import InstrumentParser, Reading
+from lab_etl.parsers.base import InstrumentParser
+from lab_etl.parsers.reading import Reading
 from lab_etl.parsers.registry import detect, native_parser, native_parsers
 from lab_etl.plates import GEOMETRY, parse_well, well_name
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
 from lab_etl.parsers.long_csv import PARSER
+from lab_etl.parsers.reading import Reading
 from tests.parsers.oracle import all_instrument_files
 
 HTE = Path(__file__).resolve().parents[1] / "data" / "hte"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import Reading, decode_text, head_text
+from lab_etl.parsers.files import decode_text, head_text
 from lab_etl.parsers.moldev_softmax_pro import PARSER
+from lab_etl.parsers.reading import Reading
 from lab_etl.parsers.registry import parse_bytes
 from tests.parsers.oracle import DATA, all_instrument_files, files, native_pairs, value_pairs
 

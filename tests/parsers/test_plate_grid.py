@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
 from lab_etl.parsers.plate_grid import PARSER, describe_read
+from lab_etl.parsers.reading import Reading
 from lab_etl.parsers.utils import parse_timestamp
 from lab_etl.plates import GEOMETRY, row_label
 from tests.parsers.oracle import all_instrument_files

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import head_text
+from lab_etl.parsers.files import head_text
 from lab_etl.parsers.registry import detect, list_instruments, native_parsers, parse_bytes, sha256_hex
 from tests.parsers.oracle import DATA
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lab_etl.errors import ParseError
-from lab_etl.parsers.base import Reading, head_text
+from lab_etl.parsers.files import head_text
+from lab_etl.parsers.reading import Reading
 from lab_etl.parsers.revvity_kaleido import PARSER
 from tests.parsers.oracle import DATA, all_instrument_files, allotropy_pairs, files, native_pairs
 
