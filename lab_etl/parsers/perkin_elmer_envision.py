@@ -38,9 +38,9 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser
 from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
 from lab_etl.parsers.grids import check_well_inside, grid_cells, grid_row_numbers
-from lab_etl.parsers.reading import Reading, make_reading
-from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
-from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
+from lab_etl.parsers.reading import Reading, grid_readings, make_reading
+from lab_etl.parsers.utils import DEFAULT_UNITS, first_number, parse_datetime, split_cells
+from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, smallest_plate_format
 
 #: lines that start the protocol/footer part of an export (after the last plate block)
 _FOOTER_TITLES = ("Basic assay information", "Protocol information", "Exported with ")
@@ -59,7 +59,6 @@ _TECHNOLOGY_BY_LABEL_ID = {
     "7": "luminescence",
     "8": "alphascreen",
 }
-_DEFAULT_UNIT = {"absorbance": "AU", "fluorescence": "RFU", "luminescence": "RLU", "alphascreen": "counts"}
 _LIST_VALUE_COLUMNS = ("result", "signal", "value", "counts", "cps")
 
 
@@ -354,7 +353,7 @@ def _describe_read(block: _PlateBlock, footer: _Footer) -> _Read:
         )
     unit_match = _TITLE_UNIT_RE.search(block.title)
     unit = unit_match.group(1).strip() if unit_match else ""
-    unit = "AU" if unit == "A" else unit or _DEFAULT_UNIT.get(measurement, "")
+    unit = "AU" if unit == "A" else unit or DEFAULT_UNITS.get(measurement, "")
     if measurement == "absorbance":
         wavelength = excitation
         if wavelength is None and (match := _ABSORBANCE_LABEL_RE.search(label)):
@@ -531,16 +530,7 @@ def _readings(blocks: list[_PlateBlock], footer: _Footer, delimiter: str, stem: 
                     raise ParseError(error.reason, name, block.grid_line) from None
             continue
         plate_format, cells = _grid_cells(block, stated_format, name)
-        for row, column, cell in cells:
-            yield make_reading(
-                plate_id,
-                f"{row_label(row)}{column}",
-                plate_format,
-                read.measurement,
-                cell,
-                decimal_comma=decimal_comma,
-                **common,
-            )
+        yield from grid_readings(cells, plate_id, plate_format, read.measurement, common, decimal_comma=decimal_comma)
 
 
 def _separate_colliding_channels(blocks: list[_PlateBlock], reads: list[_Read], plate_ids: dict[str, str]) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from lab_etl.plates import parse_well, well_name
+from lab_etl.plates import parse_well, row_label, well_name
 
 #: The flags a reading may carry; ``None`` means a plain numeric value.
 FLAGS = ("overflow", "underflow", "missing", "invalid", "saturated", "masked")
@@ -97,6 +97,40 @@ def make_reading(
         flag=flag,
         **fields,  # type: ignore[arg-type]
     )
+
+
+def grid_readings(
+    cells: Iterable[tuple[int, int, str | float | int | None]],
+    plate_id: str,
+    plate_format: int,
+    measurement: str,
+    fields: Mapping[str, object],
+    *,
+    decimal_comma: bool = False,
+    per_well: Callable[[int, int], dict[str, object]] | None = None,
+) -> Iterator[Reading]:
+    """The readings of a plate grid's cells, ``(row, column, cell)`` as :func:`~lab_etl.parsers.grids.grid_cells`
+    yields them: every cell a :func:`make_reading` of the same plate and read, with ``fields``;
+    ``per_well(row, column)`` adds the fields that differ by well (e.g. a sample name from a plate map).
+
+    Examples
+    --------
+    >>> [(r.well, r.value) for r in grid_readings([(1, 1, "0.5"), (2, 3, "1,5")], "p", 96, "absorbance", {},
+    ...                                          decimal_comma=True)]
+    [('A01', 0.5), ('B03', 1.5)]
+    """
+    for row, column, cell in cells:
+        extra = per_well(row, column) if per_well is not None else {}
+        yield make_reading(
+            plate_id,
+            f"{row_label(row)}{column}",
+            plate_format,
+            measurement,
+            cell,
+            decimal_comma=decimal_comma,
+            **fields,
+            **extra,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,14 +31,13 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser
 from lab_etl.parsers.files import decode_text, default_plate_id, head_lines
 from lab_etl.parsers.grids import check_well_inside, grid_cells, grid_row_numbers
-from lab_etl.parsers.reading import Reading, make_reading
-from lab_etl.parsers.utils import first_number, parse_datetime, split_cells
-from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, row_label, smallest_plate_format
+from lab_etl.parsers.reading import Reading, grid_readings
+from lab_etl.parsers.utils import DEFAULT_UNITS, first_number, parse_datetime, split_cells
+from lab_etl.plates import GEOMETRY, plate_format_for, row_index_of, smallest_plate_format
 
 _RESULT_TITLE_RE = re.compile(r"^Results? for\s+(.+?)\s*$")
 _GRID_HEADER_RE = re.compile(r"^([,;\t])0?1\1")
 _METADATA_TITLES = ("Measurement Basic Information", "Measurement Information")
-_DEFAULT_UNIT = {"absorbance": "AU", "fluorescence": "RFU", "luminescence": "RLU", "alphascreen": "counts"}
 
 
 @dataclass
@@ -326,26 +325,26 @@ def _readings(
         plate_format = _plate_format(block, metadata, rows)
         columns = block.column_numbers
         check_well_inside(rows[-1], columns[-1], plate_format, name, block.line)
-        for row, column, cell in grid_cells(rows, columns, block.rows, block.line + 1, name):
-            yield make_reading(
-                plate_id,
-                f"{row_label(row)}{column}",
-                plate_format,
-                read.measurement,
-                cell,
-                decimal_comma=decimal_comma,
-                channel=read.channel,
-                unit=_DEFAULT_UNIT.get(read.measurement),
-                wavelength_nm=read.wavelength_nm,
-                excitation_nm=read.excitation_nm,
-                read_index=read_numbers[series],
-                elapsed_s=elapsed,
-                sample_name=metadata.platemap.get((row, column)),
-                vendor="Revvity",
-                instrument_model="EnSight",
-                instrument_serial=serial,
-                read_at=read_at,
-            )
+        yield from grid_readings(
+            grid_cells(rows, columns, block.rows, block.line + 1, name),
+            plate_id,
+            plate_format,
+            read.measurement,
+            {
+                "channel": read.channel,
+                "unit": DEFAULT_UNITS.get(read.measurement),
+                "wavelength_nm": read.wavelength_nm,
+                "excitation_nm": read.excitation_nm,
+                "read_index": read_numbers[series],
+                "elapsed_s": elapsed,
+                "vendor": "Revvity",
+                "instrument_model": "EnSight",
+                "instrument_serial": serial,
+                "read_at": read_at,
+            },
+            decimal_comma=decimal_comma,
+            per_well=lambda row, column: {"sample_name": metadata.platemap.get((row, column))},
+        )
 
 
 def _plate_id(block: _ResultBlock, metadata: _Metadata, stem: str) -> str:

@@ -60,6 +60,9 @@ _DATE_RE = re.compile(
     r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
 )
 
+#: The unit a plate reader's export implies when it names none, by measurement (EnVision, EnSight/Kaleido).
+DEFAULT_UNITS = {"absorbance": "AU", "fluorescence": "RFU", "luminescence": "RLU", "alphascreen": "counts"}
+
 
 def to_float(cell: object, *, decimal_comma: bool = False) -> float | None:
     """The whole cell as one finite number, else ``None``.
