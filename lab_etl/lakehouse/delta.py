@@ -297,11 +297,14 @@ def replace_scope(
     predicate = f"`{scope_column}` IN ({_quoted(scope_values)})"
     source = conform(df.where(F.col(scope_column).isin(list(scope_values))), contract)
     location = table_location(spark, contract)
-    commit = _with_conflict_retry(
-        spark,
-        lambda: source.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(location),
-        contract,
-    )
+
+    def write() -> None:
+        if holds_no_data(spark, contract):  # nothing to replace: the same rows, without the scan for old ones
+            source.write.format("delta").mode("append").save(location)
+        else:
+            source.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(location)
+
+    commit = _with_conflict_retry(spark, write, contract)
     spark.catalog.refreshTable(name)
     return commit
 

@@ -126,6 +126,9 @@ def run_pipeline(
         new = {e.path for e in unlogged(spark, listing.files)}
     instruments = [e for e in listing.instruments if e.path in new]
     side_entries = {folder: [e for e in listing.side[folder] if e.path in new] for folder in SIDE_FOLDERS}
+    if new:
+        # the gates need Great Expectations, seconds to import: import it while Spark reads and writes bronze
+        _import_in_background("lab_etl.quality.gate")
 
     with console.status("reading instrument files"), profile.step("bronze: read and parse"):
         parsed = parse_new_files(spark, instruments, vendor=vendor, engine=engine, routing=listing.routing)
@@ -175,6 +178,22 @@ def run_pipeline(
     if silver.held_back or gold.held_back:
         result.exit_code = 3
     return result
+
+
+def _import_in_background(*modules: str) -> None:
+    """Start importing ``modules`` in a daemon thread; the run's own import of them waits for it (Python's import
+    lock) or finds them loaded. An error is left for that import to raise where the module is used."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # raised again by the import where the module is used
+                continue
+
+    threading.Thread(target=load, name="lab_etl-imports", daemon=True).start()
 
 
 @dataclass
