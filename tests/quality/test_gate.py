@@ -223,7 +223,7 @@ def test_data_docs_of_many_validations_are_built_once(
     docs = tmp_path / "_data_docs"
     first = validate(thiolation, READINGS, run_id="run-later-1", docs_dir=docs, build_docs=False)
     second = validate(thiolation.limit(5), READINGS, run_id="run-later-2", docs_dir=docs, build_docs=False)
-    assert first.docs_index == docs / "index.html" and not first.docs_index.exists()
+    assert first.docs_index == docs / "index.html" and not first.docs_index.exists() and second.docs_page is None
     assert not list(docs.glob("validations/**/*.html"))  # stored, not rendered
     build_docs(docs)
     pages = [str(page) for page in docs.glob("validations/**/*.html")]
