@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lab_etl.errors import ParseError
 from lab_etl.layouts.model import Layout, WellLayout, WellReagent
@@ -36,6 +37,7 @@ PLATE_KEYS = ("plate_id", "plate", "plate_name", "plate_barcode", "barcode")
 _EXPERIMENT_KEYS = ("experiment_id", "experiment")
 WELL_KEYS = ("well", "well_id", "well_name", "well_position", "wellposition", "position")
 FORMAT_KEYS = ("plate_format",)
+_PLACE_KEYS = frozenset((*PLATE_KEYS, *WELL_KEYS, *FORMAT_KEYS))  # say where a well is, never what it held
 _REAGENT_SUFFIXES = ("amount_unit", "chembl_id", "smiles", "amount", "name")
 #: Reagent roles recognised from ``<role>_name`` alone (any role is recognised from ``<role>_smiles``/...).
 KNOWN_REAGENT_ROLES = tuple(
@@ -56,6 +58,7 @@ _QUANTITY = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)
 _CHEMBL = re.compile(r"^CHEMBL\d+$")
 
 
+@lru_cache(maxsize=4096)  # a header's names recur on every well of every file
 def field_key(name: str) -> str:
     """A layout field name in its normal spelling: lower case, ``µ`` as ``u``, other signs as ``_``.
 
@@ -69,11 +72,9 @@ def field_key(name: str) -> str:
 
 
 def is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip().lower() in _BLANK_CELLS
+    if isinstance(value, str):
+        return value.strip().lower() in _BLANK_CELLS
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _is_true(value: object) -> bool:
@@ -92,6 +93,7 @@ def _is_false(value: object) -> bool:
     return str(value).strip().lower() in _FALSE
 
 
+@lru_cache(maxsize=1024)
 def _unit_of_key(key: str) -> str | None:
     """The concentration unit a field name states (``conc_um`` -> ``uM``, ``ug_ml`` -> ``ug/mL``), else None."""
     for prefix in _CONC_KEYS:
@@ -121,27 +123,43 @@ def parse_quantity(
         number = float(value)
         unit = None
     else:
-        match = _QUANTITY.match(str(value))
-        if not match:
+        read = _quantity_of_text(str(value), decimal_comma)
+        if read is _NOT_A_NUMBER:
             raise ParseError(f"{what} of {where} is '{value}', not a number (e.g. 0.5 or 10 uM)", source, line)
-        number_text, unit = match.group(1), match.group(2)
-        if "," in number_text:
-            if not decimal_comma:
-                raise ParseError(
-                    f"{what} of {where} is '{value}': a decimal comma in a comma-separated file is ambiguous; "
-                    "use a point or a semicolon-separated file",
-                    source,
-                    line,
-                )
-            number_text = number_text.replace(",", ".")
-        number = float(number_text)
-        if unit:
-            unit = unit.replace("µ", "u").replace("μ", "u")
+        if read is _AMBIGUOUS_COMMA:
+            raise ParseError(
+                f"{what} of {where} is '{value}': a decimal comma in a comma-separated file is ambiguous; "
+                "use a point or a semicolon-separated file",
+                source,
+                line,
+            )
+        number, unit = read
     if math.isnan(number) or math.isinf(number):
         return None, None
     if number < 0:
         raise ParseError(f"{what} of {where} is {number}; it cannot be negative", source, line)
     return number, unit
+
+
+_NOT_A_NUMBER = (math.nan, "not a number")
+_AMBIGUOUS_COMMA = (math.nan, "ambiguous decimal comma")
+
+
+@lru_cache(maxsize=4096)  # plates repeat the same few doses and amounts thousands of times
+def _quantity_of_text(text: str, decimal_comma: bool) -> tuple[float, str | None]:
+    """``(number, unit or None)`` of a quantity's text; :data:`_NOT_A_NUMBER` or :data:`_AMBIGUOUS_COMMA` (which
+    :func:`parse_quantity` turns into its errors) when the text is none."""
+    match = _QUANTITY.match(text)
+    if not match:
+        return _NOT_A_NUMBER
+    number_text, unit = match.group(1), match.group(2)
+    if "," in number_text:
+        if not decimal_comma:
+            return _AMBIGUOUS_COMMA
+        number_text = number_text.replace(",", ".")
+    if unit:
+        unit = unit.replace("µ", "u").replace("μ", "u")
+    return float(number_text), unit
 
 
 def _attribute_value(value: object, decimal_comma: bool) -> object:
