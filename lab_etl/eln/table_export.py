@@ -53,6 +53,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lab_etl.eln.model import ElnExperiment, ElnExport, parse_timestamp
@@ -206,7 +207,7 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
     plates_of: dict[str, list[str]] = {}
     wells: dict[str, dict[str, dict[str, tuple[object, str]]]] = {}  # plate -> well -> field -> value
     well_lines: dict[str, dict[str, int]] = {}
-    reagents: dict[tuple[str, str, str], tuple[WellReagent, str]] = {}
+    reagents: dict[str, dict[tuple[str, str], tuple[WellReagent, str]]] = {}  # plate -> (well, role) -> reagent
     formats: dict[str, int] = {}
 
     for row in rows:
@@ -259,16 +260,17 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
                 _agree(well_fields, key, value, row, f"plate {plate_id} well {well}", source)
         if any(values.get(k) not in (None, "") for k in REAGENT_COLUMNS):
             reagent = _reagent(values, plate_id, well, experiment_id, row, source)
-            reagent_key = (plate_id, well, reagent.reagent_role)
-            if reagent_key in reagents:
+            plate_reagents = reagents.setdefault(plate_id, {})
+            reagent_key = (well, reagent.reagent_role)
+            if reagent_key in plate_reagents:
                 raise ParseError(
                     f"plate {plate_id} well {well} has two '{reagent.reagent_role}' reagents "
-                    f"({reagents[reagent_key][1]} and {row.where}); number them (reactant_1, reactant_2) or give "
-                    "each well one reagent per role",
+                    f"({plate_reagents[reagent_key][1]} and {row.where}); number them (reactant_1, reactant_2) or "
+                    "give each well one reagent per role",
                     source,
                     row.line,
                 )
-            reagents[reagent_key] = (reagent, row.where)
+            plate_reagents[reagent_key] = (reagent, row.where)
 
     for experiment_id, fields in experiments.items():
         steps = fields.get("protocol_steps", (None, ""))[0]
@@ -300,9 +302,7 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
             plate_format=formats.get(plate_id),
             lines={w: n for w, n in well_lines[plate_id].items() if n},
         )
-        layout.reagents = sorted(
-            (r for (p, _, _), (r, _) in reagents.items() if p == plate_id), key=lambda r: (r.well, r.reagent_role)
-        )
+        layout.reagents = [reagent for _, (reagent, _) in sorted(reagents.get(plate_id, {}).items())]
         export.layouts.append(layout)
     return export
 
@@ -314,16 +314,26 @@ def _text(entry: tuple[object, str] | None) -> str | None:
     return text or None
 
 
+_CHEMBL = re.compile(r"CHEMBL\d+")
+
+
+@lru_cache(maxsize=1024)  # a few roles recur on every row
+def _reagent_role(text: str) -> str:
+    """A reagent role in its normal spelling: lower case, other signs as ``_`` (``Internal standard`` ->
+    ``internal_standard``)."""
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+
+
 def _reagent(
     values: Mapping[str, object], plate_id: str, well: str, experiment_id: str, row: _Row, source: str
 ) -> WellReagent:
     role = str(values.get("reagent_role", "")).strip()
     if not role:
         raise ParseError(f"{row.where} describes a reagent but has no reagent_role", source, row.line)
-    role = re.sub(r"[^0-9a-z]+", "_", role.lower()).strip("_")
+    role = _reagent_role(role)
     amount, unit_in_cell = parse_quantity(values.get("amount"), f"{role} amount", f"well {well}", source, row.line)
     chembl = str(values.get("chembl_id", "")).strip().upper() or None
-    if chembl is not None and not re.fullmatch(r"CHEMBL\d+", chembl):
+    if chembl is not None and not _CHEMBL.fullmatch(chembl):
         raise ParseError(f"{row.where}: ChEMBL id '{values['chembl_id']}' is not like CHEMBL25", source, row.line)
     return WellReagent(
         plate_id=plate_id,
