@@ -52,7 +52,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -191,21 +191,37 @@ def _json_rows(data: bytes, name: str, export: ElnExport) -> list[_Row]:
     return rows
 
 
-def _agree(target: dict[str, tuple[object, str]], key: str, value: object, row: _Row, owner: str, source: str) -> None:
-    """Record ``value`` for ``key``; two rows that disagree are a ParseError naming both."""
-    if key in target and target[key][0] != value:
-        raise ParseError(
-            f"{owner}: {key} is '{target[key][0]}' on {target[key][1]} but '{value}' here; give one value",
-            source,
-            row.line,
-        )
-    target.setdefault(key, (value, row.where))
+@dataclass(slots=True)
+class _Fields:
+    """The fields of one experiment or well, gathered from the rows that give them; rows must agree."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    given_on: dict[str, str] = field(default_factory=dict)  # field -> where the first row giving it was
+
+    def agree(self, key: str, value: object, row: _Row, owner: str, source: str) -> None:
+        """Record ``value`` for ``key``; two rows that disagree are a ParseError naming both."""
+        if key not in self.values:
+            self.values[key] = value
+            self.given_on[key] = row.where
+        elif self.values[key] != value:
+            raise ParseError(
+                f"{owner}: {key} is '{self.values[key]}' on {self.given_on[key]} but '{value}' here; give one value",
+                source,
+                row.line,
+            )
+
+    def text(self, key: str) -> str | None:
+        """The field as stripped text; None when no row gives it or it is empty."""
+        value = self.values.get(key)
+        if value is None:
+            return None
+        return str(value).strip() or None
 
 
 def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport:
-    experiments: dict[str, dict[str, tuple[object, str]]] = {}
+    experiments: dict[str, _Fields] = {}
     plates_of: dict[str, list[str]] = {}
-    wells: dict[str, dict[str, dict[str, tuple[object, str]]]] = {}  # plate -> well -> field -> value
+    wells: dict[str, dict[str, _Fields]] = {}  # plate -> well -> fields
     well_lines: dict[str, dict[str, int]] = {}
     reagents: dict[str, dict[tuple[str, str], tuple[WellReagent, str]]] = {}  # plate -> (well, role) -> reagent
     formats: dict[str, int] = {}
@@ -215,10 +231,10 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
         experiment_id = str(values.get("experiment_id", "")).strip()
         if not experiment_id:
             raise ParseError(f"{row.where} has no experiment_id", source, row.line)
-        fields = experiments.setdefault(experiment_id, {})
+        fields = experiments.get(experiment_id) or experiments.setdefault(experiment_id, _Fields())
         for key in EXPERIMENT_COLUMNS:
             if key in values:
-                _agree(fields, key, values[key], row, f"experiment {experiment_id}", source)
+                fields.agree(key, values[key], row, f"experiment {experiment_id}", source)
         plate_id = str(values.get("plate_id", "")).strip()
         well_text = str(values.get("well", "")).strip()
         if not plate_id and not well_text:
@@ -252,12 +268,14 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
             well = well_name(*parse_well(well_text, formats.get(plate_id)))
         except ParseError as exc:
             raise ParseError(f"{row.where}: {exc.reason}", source, row.line) from None
-        well_fields = wells.setdefault(plate_id, {}).setdefault(well, {})
+        plate_wells = wells.get(plate_id) or wells.setdefault(plate_id, {})
+        well_fields = plate_wells.get(well) or plate_wells.setdefault(well, _Fields())
+        owner = f"plate {plate_id} well {well}"
         well_lines.setdefault(plate_id, {}).setdefault(well, row.line or 0)
-        _agree(well_fields, "experiment_id", experiment_id, row, f"plate {plate_id} well {well}", source)
+        well_fields.agree("experiment_id", experiment_id, row, owner, source)
         for key, value in values.items():
             if (key in WELL_COLUMNS and key != "plate_format") or key not in _KNOWN:
-                _agree(well_fields, key, value, row, f"plate {plate_id} well {well}", source)
+                well_fields.agree(key, value, row, owner, source)
         if any(values.get(k) not in (None, "") for k in REAGENT_COLUMNS):
             reagent = _reagent(values, plate_id, well, experiment_id, row, source)
             plate_reagents = reagents.setdefault(plate_id, {})
@@ -273,30 +291,33 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
             plate_reagents[reagent_key] = (reagent, row.where)
 
     for experiment_id, fields in experiments.items():
-        steps = fields.get("protocol_steps", (None, ""))[0]
+        steps = fields.values.get("protocol_steps")
         if isinstance(steps, str):
             steps = [s.strip() for s in steps.split("|") if s.strip()]
         elif steps is not None and not isinstance(steps, list):
             raise ParseError(f"experiment {experiment_id}: protocol_steps must be a list or '|'-separated text", source)
-        date = fields.get("date", (None, ""))
         plates = plates_of.get(experiment_id, [])
         export.experiments.append(
             ElnExperiment(
                 experiment_id=experiment_id,
-                project=_text(fields.get("project")),
-                title=_text(fields.get("title")),
-                protocol_name=_text(fields.get("protocol_name")),
+                project=fields.text("project"),
+                title=fields.text("title"),
+                protocol_name=fields.text("protocol_name"),
                 protocol_steps=json.dumps([str(s) for s in steps], ensure_ascii=False) if steps else None,
-                author=_text(fields.get("author")),
-                created_at=parse_timestamp(date[0], f"date of experiment {experiment_id} ({date[1]})", source),
+                author=fields.text("author"),
+                created_at=parse_timestamp(
+                    fields.values.get("date"),
+                    f"date of experiment {experiment_id} ({fields.given_on.get('date', '')})",
+                    source,
+                ),
                 plate_ids=json.dumps(plates) if plates else None,
-                eln_software=_text(fields.get("eln_software")),
+                eln_software=fields.text("eln_software"),
                 source_file=source,
             )
         )
     for plate_id, plate_wells in wells.items():
         layout = layout_from_wells(
-            {well: {k: v for k, (v, _) in f.items()} for well, f in plate_wells.items()},
+            {well: fields.values for well, fields in plate_wells.items()},
             plate_id,
             source,
             plate_format=formats.get(plate_id),
@@ -305,13 +326,6 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
         layout.reagents = [reagent for _, (reagent, _) in sorted(reagents.get(plate_id, {}).items())]
         export.layouts.append(layout)
     return export
-
-
-def _text(entry: tuple[object, str] | None) -> str | None:
-    if entry is None or entry[0] is None:
-        return None
-    text = str(entry[0]).strip()
-    return text or None
 
 
 _CHEMBL = re.compile(r"CHEMBL\d+")
