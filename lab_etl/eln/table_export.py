@@ -70,6 +70,7 @@ WELL_COLUMNS = ("plate_format", "role", "sample_name", "concentration", "concent
 REAGENT_COLUMNS = ("reagent_role", "reagent_name", "smiles", "chembl_id", "amount", "amount_unit")
 _ALIASES = {"created_at": "date", "plate": "plate_id", "experiment": "experiment_id", "sample": "sample_name"}
 _KNOWN = {*REQUIRED_COLUMNS, *EXPERIMENT_COLUMNS, *WELL_COLUMNS, *REAGENT_COLUMNS}
+_WELL_FIELDS = set(WELL_COLUMNS) - {"plate_format"}  # a well's own fields (its format is the plate's)
 
 
 @dataclass(slots=True)
@@ -274,7 +275,7 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
         well_lines.setdefault(plate_id, {}).setdefault(well, row.line or 0)
         well_fields.agree("experiment_id", experiment_id, row, owner, source)
         for key, value in values.items():
-            if (key in WELL_COLUMNS and key != "plate_format") or key not in _KNOWN:
+            if key in _WELL_FIELDS or key not in _KNOWN:
                 well_fields.agree(key, value, row, owner, source)
         if any(values.get(k) not in (None, "") for k in REAGENT_COLUMNS):
             reagent = _reagent(values, plate_id, well, experiment_id, row, source)
