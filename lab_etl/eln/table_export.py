@@ -71,13 +71,14 @@ REAGENT_COLUMNS = ("reagent_role", "reagent_name", "smiles", "chembl_id", "amoun
 _ALIASES = {"created_at": "date", "plate": "plate_id", "experiment": "experiment_id", "sample": "sample_name"}
 _KNOWN = {*REQUIRED_COLUMNS, *EXPERIMENT_COLUMNS, *WELL_COLUMNS, *REAGENT_COLUMNS}
 _WELL_FIELDS = set(WELL_COLUMNS) - {"plate_format"}  # a well's own fields (its format is the plate's)
+_REAGENT_FIELDS = frozenset(REAGENT_COLUMNS)
 
 
 @dataclass(slots=True)
 class _Row:
     """One flattened row of the export, wherever it came from (a CSV line or a JSON object)."""
 
-    values: dict[str, object]
+    values: dict[str, object]  # the fields the row gives: never an empty cell, never None
     where: str
     line: int | None
 
@@ -277,7 +278,7 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
         for key, value in values.items():
             if key in _WELL_FIELDS or key not in _KNOWN:
                 well_fields.agree(key, value, row, owner, source)
-        if any(values.get(k) not in (None, "") for k in REAGENT_COLUMNS):
+        if not _REAGENT_FIELDS.isdisjoint(values):  # a row's values hold no empty cells
             reagent = _reagent(values, plate_id, well, experiment_id, row, source)
             plate_reagents = reagents.setdefault(plate_id, {})
             reagent_key = (well, reagent.reagent_role)
