@@ -487,5 +487,5 @@ def csv_rows(data: bytes, name: str) -> tuple[list[tuple[int, list[str]]], str]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     for row in reader:
-        rows.append((reader.line_num, [cell.strip() for cell in row]))
+        rows.append((reader.line_num, list(map(str.strip, row))))
     return rows, delimiter
