@@ -119,6 +119,7 @@ def parse_well(text: str, plate_format: int | None = None) -> tuple[int, int]:
     return row, column
 
 
+@lru_cache(maxsize=4096, typed=True)  # a plate's wells are named over and over; 1536 of them fit
 def well_name(row_index: int, column_index: int) -> str:
     """Canonical well name: row label plus two-digit column, e.g. ``(2, 7) -> 'B07'``."""
     return f"{row_label(row_index)}{column_index:02d}"

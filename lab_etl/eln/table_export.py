@@ -52,7 +52,8 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from lab_etl.eln.model import ElnExperiment, ElnExport, parse_timestamp
@@ -69,13 +70,15 @@ WELL_COLUMNS = ("plate_format", "role", "sample_name", "concentration", "concent
 REAGENT_COLUMNS = ("reagent_role", "reagent_name", "smiles", "chembl_id", "amount", "amount_unit")
 _ALIASES = {"created_at": "date", "plate": "plate_id", "experiment": "experiment_id", "sample": "sample_name"}
 _KNOWN = {*REQUIRED_COLUMNS, *EXPERIMENT_COLUMNS, *WELL_COLUMNS, *REAGENT_COLUMNS}
+_WELL_FIELDS = set(WELL_COLUMNS) - {"plate_format"}  # a well's own fields (its format is the plate's)
+_REAGENT_FIELDS = frozenset(REAGENT_COLUMNS)
 
 
 @dataclass(slots=True)
 class _Row:
     """One flattened row of the export, wherever it came from (a CSV line or a JSON object)."""
 
-    values: dict[str, object]
+    values: dict[str, object]  # the fields the row gives: never an empty cell, never None
     where: str
     line: int | None
 
@@ -190,23 +193,39 @@ def _json_rows(data: bytes, name: str, export: ElnExport) -> list[_Row]:
     return rows
 
 
-def _agree(target: dict[str, tuple[object, str]], key: str, value: object, row: _Row, owner: str, source: str) -> None:
-    """Record ``value`` for ``key``; two rows that disagree are a ParseError naming both."""
-    if key in target and target[key][0] != value:
-        raise ParseError(
-            f"{owner}: {key} is '{target[key][0]}' on {target[key][1]} but '{value}' here; give one value",
-            source,
-            row.line,
-        )
-    target.setdefault(key, (value, row.where))
+@dataclass(slots=True)
+class _Fields:
+    """The fields of one experiment or well, gathered from the rows that give them; rows must agree."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    given_on: dict[str, str] = field(default_factory=dict)  # field -> where the first row giving it was
+
+    def agree(self, key: str, value: object, row: _Row, owner: str, source: str) -> None:
+        """Record ``value`` for ``key``; two rows that disagree are a ParseError naming both."""
+        if key not in self.values:
+            self.values[key] = value
+            self.given_on[key] = row.where
+        elif self.values[key] != value:
+            raise ParseError(
+                f"{owner}: {key} is '{self.values[key]}' on {self.given_on[key]} but '{value}' here; give one value",
+                source,
+                row.line,
+            )
+
+    def text(self, key: str) -> str | None:
+        """The field as stripped text; None when no row gives it or it is empty."""
+        value = self.values.get(key)
+        if value is None:
+            return None
+        return str(value).strip() or None
 
 
 def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport:
-    experiments: dict[str, dict[str, tuple[object, str]]] = {}
+    experiments: dict[str, _Fields] = {}
     plates_of: dict[str, list[str]] = {}
-    wells: dict[str, dict[str, dict[str, tuple[object, str]]]] = {}  # plate -> well -> field -> value
+    wells: dict[str, dict[str, _Fields]] = {}  # plate -> well -> fields
     well_lines: dict[str, dict[str, int]] = {}
-    reagents: dict[tuple[str, str, str], tuple[WellReagent, str]] = {}
+    reagents: dict[str, dict[tuple[str, str], tuple[WellReagent, str]]] = {}  # plate -> (well, role) -> reagent
     formats: dict[str, int] = {}
 
     for row in rows:
@@ -214,10 +233,10 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
         experiment_id = str(values.get("experiment_id", "")).strip()
         if not experiment_id:
             raise ParseError(f"{row.where} has no experiment_id", source, row.line)
-        fields = experiments.setdefault(experiment_id, {})
+        fields = experiments.get(experiment_id) or experiments.setdefault(experiment_id, _Fields())
         for key in EXPERIMENT_COLUMNS:
             if key in values:
-                _agree(fields, key, values[key], row, f"experiment {experiment_id}", source)
+                fields.agree(key, values[key], row, f"experiment {experiment_id}", source)
         plate_id = str(values.get("plate_id", "")).strip()
         well_text = str(values.get("well", "")).strip()
         if not plate_id and not well_text:
@@ -251,67 +270,74 @@ def _build_export(rows: list[_Row], source: str, export: ElnExport) -> ElnExport
             well = well_name(*parse_well(well_text, formats.get(plate_id)))
         except ParseError as exc:
             raise ParseError(f"{row.where}: {exc.reason}", source, row.line) from None
-        well_fields = wells.setdefault(plate_id, {}).setdefault(well, {})
+        plate_wells = wells.get(plate_id) or wells.setdefault(plate_id, {})
+        well_fields = plate_wells.get(well) or plate_wells.setdefault(well, _Fields())
+        owner = f"plate {plate_id} well {well}"
         well_lines.setdefault(plate_id, {}).setdefault(well, row.line or 0)
-        _agree(well_fields, "experiment_id", experiment_id, row, f"plate {plate_id} well {well}", source)
+        well_fields.agree("experiment_id", experiment_id, row, owner, source)
         for key, value in values.items():
-            if (key in WELL_COLUMNS and key != "plate_format") or key not in _KNOWN:
-                _agree(well_fields, key, value, row, f"plate {plate_id} well {well}", source)
-        if any(values.get(k) not in (None, "") for k in REAGENT_COLUMNS):
+            if key in _WELL_FIELDS or key not in _KNOWN:
+                well_fields.agree(key, value, row, owner, source)
+        if not _REAGENT_FIELDS.isdisjoint(values):  # a row's values hold no empty cells
             reagent = _reagent(values, plate_id, well, experiment_id, row, source)
-            reagent_key = (plate_id, well, reagent.reagent_role)
-            if reagent_key in reagents:
+            plate_reagents = reagents.setdefault(plate_id, {})
+            reagent_key = (well, reagent.reagent_role)
+            if reagent_key in plate_reagents:
                 raise ParseError(
                     f"plate {plate_id} well {well} has two '{reagent.reagent_role}' reagents "
-                    f"({reagents[reagent_key][1]} and {row.where}); number them (reactant_1, reactant_2) or give "
-                    "each well one reagent per role",
+                    f"({plate_reagents[reagent_key][1]} and {row.where}); number them (reactant_1, reactant_2) or "
+                    "give each well one reagent per role",
                     source,
                     row.line,
                 )
-            reagents[reagent_key] = (reagent, row.where)
+            plate_reagents[reagent_key] = (reagent, row.where)
 
     for experiment_id, fields in experiments.items():
-        steps = fields.get("protocol_steps", (None, ""))[0]
+        steps = fields.values.get("protocol_steps")
         if isinstance(steps, str):
             steps = [s.strip() for s in steps.split("|") if s.strip()]
         elif steps is not None and not isinstance(steps, list):
             raise ParseError(f"experiment {experiment_id}: protocol_steps must be a list or '|'-separated text", source)
-        date = fields.get("date", (None, ""))
         plates = plates_of.get(experiment_id, [])
         export.experiments.append(
             ElnExperiment(
                 experiment_id=experiment_id,
-                project=_text(fields.get("project")),
-                title=_text(fields.get("title")),
-                protocol_name=_text(fields.get("protocol_name")),
+                project=fields.text("project"),
+                title=fields.text("title"),
+                protocol_name=fields.text("protocol_name"),
                 protocol_steps=json.dumps([str(s) for s in steps], ensure_ascii=False) if steps else None,
-                author=_text(fields.get("author")),
-                created_at=parse_timestamp(date[0], f"date of experiment {experiment_id} ({date[1]})", source),
+                author=fields.text("author"),
+                created_at=parse_timestamp(
+                    fields.values.get("date"),
+                    f"date of experiment {experiment_id} ({fields.given_on.get('date', '')})",
+                    source,
+                ),
                 plate_ids=json.dumps(plates) if plates else None,
-                eln_software=_text(fields.get("eln_software")),
+                eln_software=fields.text("eln_software"),
                 source_file=source,
             )
         )
     for plate_id, plate_wells in wells.items():
         layout = layout_from_wells(
-            {well: {k: v for k, (v, _) in f.items()} for well, f in plate_wells.items()},
+            {well: fields.values for well, fields in plate_wells.items()},
             plate_id,
             source,
             plate_format=formats.get(plate_id),
             lines={w: n for w, n in well_lines[plate_id].items() if n},
         )
-        layout.reagents = sorted(
-            (r for (p, _, _), (r, _) in reagents.items() if p == plate_id), key=lambda r: (r.well, r.reagent_role)
-        )
+        layout.reagents = [reagent for _, (reagent, _) in sorted(reagents.get(plate_id, {}).items())]
         export.layouts.append(layout)
     return export
 
 
-def _text(entry: tuple[object, str] | None) -> str | None:
-    if entry is None or entry[0] is None:
-        return None
-    text = str(entry[0]).strip()
-    return text or None
+_CHEMBL = re.compile(r"CHEMBL\d+")
+
+
+@lru_cache(maxsize=1024)  # a few roles recur on every row
+def _reagent_role(text: str) -> str:
+    """A reagent role in its normal spelling: lower case, other signs as ``_`` (``Internal standard`` ->
+    ``internal_standard``)."""
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
 
 
 def _reagent(
@@ -320,10 +346,10 @@ def _reagent(
     role = str(values.get("reagent_role", "")).strip()
     if not role:
         raise ParseError(f"{row.where} describes a reagent but has no reagent_role", source, row.line)
-    role = re.sub(r"[^0-9a-z]+", "_", role.lower()).strip("_")
+    role = _reagent_role(role)
     amount, unit_in_cell = parse_quantity(values.get("amount"), f"{role} amount", f"well {well}", source, row.line)
     chembl = str(values.get("chembl_id", "")).strip().upper() or None
-    if chembl is not None and not re.fullmatch(r"CHEMBL\d+", chembl):
+    if chembl is not None and not _CHEMBL.fullmatch(chembl):
         raise ParseError(f"{row.where}: ChEMBL id '{values['chembl_id']}' is not like CHEMBL25", source, row.line)
     return WellReagent(
         plate_id=plate_id,

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lab_etl.errors import ParseError
 from lab_etl.layouts.model import Layout, WellLayout, WellReagent
@@ -36,6 +37,7 @@ PLATE_KEYS = ("plate_id", "plate", "plate_name", "plate_barcode", "barcode")
 _EXPERIMENT_KEYS = ("experiment_id", "experiment")
 WELL_KEYS = ("well", "well_id", "well_name", "well_position", "wellposition", "position")
 FORMAT_KEYS = ("plate_format",)
+_PLACE_KEYS = frozenset((*PLATE_KEYS, *WELL_KEYS, *FORMAT_KEYS))  # say where a well is, never what it held
 _REAGENT_SUFFIXES = ("amount_unit", "chembl_id", "smiles", "amount", "name")
 #: Reagent roles recognised from ``<role>_name`` alone (any role is recognised from ``<role>_smiles``/...).
 KNOWN_REAGENT_ROLES = tuple(
@@ -56,6 +58,7 @@ _QUANTITY = re.compile(r"^\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)
 _CHEMBL = re.compile(r"^CHEMBL\d+$")
 
 
+@lru_cache(maxsize=4096)  # a header's names recur on every well of every file
 def field_key(name: str) -> str:
     """A layout field name in its normal spelling: lower case, ``µ`` as ``u``, other signs as ``_``.
 
@@ -69,11 +72,9 @@ def field_key(name: str) -> str:
 
 
 def is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip().lower() in _BLANK_CELLS
+    if isinstance(value, str):
+        return value.strip().lower() in _BLANK_CELLS
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _is_true(value: object) -> bool:
@@ -92,6 +93,7 @@ def _is_false(value: object) -> bool:
     return str(value).strip().lower() in _FALSE
 
 
+@lru_cache(maxsize=1024)
 def _unit_of_key(key: str) -> str | None:
     """The concentration unit a field name states (``conc_um`` -> ``uM``, ``ug_ml`` -> ``ug/mL``), else None."""
     for prefix in _CONC_KEYS:
@@ -121,27 +123,43 @@ def parse_quantity(
         number = float(value)
         unit = None
     else:
-        match = _QUANTITY.match(str(value))
-        if not match:
+        read = _quantity_of_text(str(value), decimal_comma)
+        if read is _NOT_A_NUMBER:
             raise ParseError(f"{what} of {where} is '{value}', not a number (e.g. 0.5 or 10 uM)", source, line)
-        number_text, unit = match.group(1), match.group(2)
-        if "," in number_text:
-            if not decimal_comma:
-                raise ParseError(
-                    f"{what} of {where} is '{value}': a decimal comma in a comma-separated file is ambiguous; "
-                    "use a point or a semicolon-separated file",
-                    source,
-                    line,
-                )
-            number_text = number_text.replace(",", ".")
-        number = float(number_text)
-        if unit:
-            unit = unit.replace("µ", "u").replace("μ", "u")
+        if read is _AMBIGUOUS_COMMA:
+            raise ParseError(
+                f"{what} of {where} is '{value}': a decimal comma in a comma-separated file is ambiguous; "
+                "use a point or a semicolon-separated file",
+                source,
+                line,
+            )
+        number, unit = read
     if math.isnan(number) or math.isinf(number):
         return None, None
     if number < 0:
         raise ParseError(f"{what} of {where} is {number}; it cannot be negative", source, line)
     return number, unit
+
+
+_NOT_A_NUMBER = (math.nan, "not a number")
+_AMBIGUOUS_COMMA = (math.nan, "ambiguous decimal comma")
+
+
+@lru_cache(maxsize=4096)  # plates repeat the same few doses and amounts thousands of times
+def _quantity_of_text(text: str, decimal_comma: bool) -> tuple[float, str | None]:
+    """``(number, unit or None)`` of a quantity's text; :data:`_NOT_A_NUMBER` or :data:`_AMBIGUOUS_COMMA` (which
+    :func:`parse_quantity` turns into its errors) when the text is none."""
+    match = _QUANTITY.match(text)
+    if not match:
+        return _NOT_A_NUMBER
+    number_text, unit = match.group(1), match.group(2)
+    if "," in number_text:
+        if not decimal_comma:
+            return _AMBIGUOUS_COMMA
+        number_text = number_text.replace(",", ".")
+    if unit:
+        unit = unit.replace("µ", "u").replace("μ", "u")
+    return float(number_text), unit
 
 
 def _attribute_value(value: object, decimal_comma: bool) -> object:
@@ -190,6 +208,48 @@ def _reagent_roles(keys: Iterable[str]) -> dict[str, dict[str, str]]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """Which of a well's field names feed which contract field, in the order they are tried.
+
+    Worked out once per set of field names (a file's header), not once per well: a well then only looks up the
+    names its header has. Each tuple holds the names of one group (``_SAMPLE_KEYS`` ...) that are present.
+    """
+
+    reagents: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (reagent role, ((suffix, field), ...))
+    sample: tuple[str, ...]
+    concentration: tuple[str, ...]
+    named_units: tuple[tuple[str, str], ...]  # (field, the unit its name states), in field order
+    unit: tuple[str, ...]
+    role: tuple[str, ...]
+    standard: tuple[str, ...]
+    control: tuple[str, ...]
+    blank: tuple[str, ...]
+    experiment: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _field_plan(keys: tuple[str, ...]) -> _FieldPlan:
+    """The :class:`_FieldPlan` of a well whose fields are named ``keys`` (in the well's order)."""
+    present = set(keys)
+
+    def among(group: Sequence[str]) -> tuple[str, ...]:
+        return tuple(key for key in group if key in present)
+
+    return _FieldPlan(
+        reagents=tuple((role, tuple(columns.items())) for role, columns in _reagent_roles(keys).items()),
+        sample=among(_SAMPLE_KEYS),
+        concentration=among(_CONC_KEYS),
+        named_units=tuple((key, unit) for key in keys if (unit := _unit_of_key(key))),
+        unit=among(_UNIT_KEYS),
+        role=among(_ROLE_KEYS),
+        standard=among(_STANDARD_KEYS),
+        control=among(_CONTROL_KEYS),
+        blank=among(_BLANK_KEYS),
+        experiment=among(_EXPERIMENT_KEYS),
+    )
+
+
 def _map_well(
     record: WellRecord,
     plate_id: str,
@@ -200,56 +260,58 @@ def _map_well(
     layout_names_samples: bool = False,
 ) -> tuple[WellLayout, list[WellReagent]]:
     """Map one well's fields onto the two contracts (the table in :mod:`lab_etl.layouts`)."""
+    plan = _field_plan(tuple(record.fields))
     fields = {key: value for key, value in record.fields.items() if not is_blank(value)}
-    where = f"well {well_name(record.row, record.column)}"
+    well_id = well_name(record.row, record.column)
+    where = f"well {well_id}"
     used: set[str] = set()
 
-    def first(keys: Sequence[str]) -> tuple[str | None, object]:
+    def first(keys: tuple[str, ...]) -> tuple[str | None, object]:
         for key in keys:
             if key in fields:
                 used.add(key)
                 return key, fields[key]
         return None, None
 
-    # reagents first, so that their columns never land in attributes
+    # reagents first, so that their columns never land in attributes; a blank cell is no field, so None here
     reagents: list[WellReagent] = []
-    for reagent_role, columns in _reagent_roles(record.fields).items():
-        used.update(columns.values())
-        values = {suffix: fields.get(column) for suffix, column in columns.items()}
-        if all(is_blank(v) for v in values.values()):
+    for reagent_role, columns in plan.reagents:
+        values = {}
+        for suffix, column in columns:
+            used.add(column)
+            values[suffix] = fields.get(column)
+        if all(v is None for v in values.values()):
             continue
         amount, unit_in_cell = parse_quantity(
             values.get("amount"), f"{reagent_role} amount", where, source, record.line, decimal_comma
         )
-        chembl = values.get("chembl_id")
+        name, smiles, chembl, amount_unit = (values.get(s) for s in ("name", "smiles", "chembl_id", "amount_unit"))
         reagents.append(
             WellReagent(
                 plate_id=plate_id,
-                well=well_name(record.row, record.column),
+                well=well_id,
                 reagent_role=reagent_role,
-                reagent_name=None if is_blank(values.get("name")) else str(values["name"]).strip(),
-                smiles=None if is_blank(values.get("smiles")) else str(values["smiles"]).strip(),
+                reagent_name=None if name is None else str(name).strip(),
+                smiles=None if smiles is None else str(smiles).strip(),
                 chembl_id=None
-                if is_blank(chembl)
+                if chembl is None
                 else _normalise_chembl_id(str(chembl), f"{reagent_role} of {where}", source, record.line),
                 amount=amount,
-                amount_unit=None if is_blank(values.get("amount_unit")) else str(values["amount_unit"]).strip(),
+                amount_unit=unit_in_cell if amount_unit is None else str(amount_unit).strip(),
                 experiment_id=experiment_id,
                 layout_source=source,
             )
         )
-        if reagents[-1].amount_unit is None and unit_in_cell:
-            reagents[-1].amount_unit = unit_in_cell
 
-    _, sample_value = first(_SAMPLE_KEYS)
+    _, sample_value = first(plan.sample)
     sample_name = None if sample_value is None else str(sample_value).strip()
 
     concentration, unit = None, None
-    conc_key, conc_value = first(_CONC_KEYS)
+    conc_key, conc_value = first(plan.concentration)
     if conc_key is None:
-        for key in fields:
-            if _unit_of_key(key):
-                conc_key, conc_value, unit = key, fields[key], _unit_of_key(key)
+        for key, unit_of_key in plan.named_units:
+            if key in fields:
+                conc_key, conc_value, unit = key, fields[key], unit_of_key
                 used.add(key)
                 break
     elif _unit_of_key(conc_key):
@@ -259,14 +321,14 @@ def _map_well(
             conc_value, "concentration", where, source, record.line, decimal_comma
         )
         unit = unit or unit_in_cell
-    _, unit_value = first(_UNIT_KEYS)
+    _, unit_value = first(plan.unit)
     if unit_value is not None:
         unit = str(unit_value).strip()
 
-    role_key, role_value = first(_ROLE_KEYS)
-    standard_key, standard_value = first(_STANDARD_KEYS)
-    control_key, control_value = first(_CONTROL_KEYS)
-    blank_key, blank_value = first(_BLANK_KEYS)
+    role_key, role_value = first(plan.role)
+    standard_key, standard_value = first(plan.standard)
+    control_key, control_value = first(plan.control)
+    blank_key, blank_value = first(plan.blank)
     if role_key is not None:
         role = _role_in(role_value, where, source, record.line)
     elif standard_key is not None and not _is_false(standard_value):
@@ -300,18 +362,18 @@ def _map_well(
     if role == "empty" and sample_name is not None and spells_a_role(sample_name):
         sample_name = None
 
-    _, experiment_value = first(_EXPERIMENT_KEYS)
+    _, experiment_value = first(plan.experiment)
     well_experiment = experiment_id if experiment_value is None else str(experiment_value).strip()
     for reagent in reagents:
         reagent.experiment_id = well_experiment
-    for key in (*PLATE_KEYS, *WELL_KEYS, *FORMAT_KEYS):
-        used.add(key)
     attributes = {
-        key: _attribute_value(value, decimal_comma) for key, value in sorted(fields.items()) if key not in used
+        key: _attribute_value(value, decimal_comma)
+        for key, value in sorted(fields.items())
+        if key not in used and key not in _PLACE_KEYS
     }
     well = WellLayout(
         plate_id=plate_id,
-        well=well_name(record.row, record.column),
+        well=well_id,
         row_index=record.row,
         column_index=record.column,
         plate_format=plate_format,
@@ -425,5 +487,5 @@ def csv_rows(data: bytes, name: str) -> tuple[list[tuple[int, list[str]]], str]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     for row in reader:
-        rows.append((reader.line_num, [cell.strip() for cell in row]))
+        rows.append((reader.line_num, list(map(str.strip, row))))
     return rows, delimiter

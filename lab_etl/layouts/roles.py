@@ -7,6 +7,7 @@ plate-mapping transform (an instrument's sample names) ask here. Pure Python, no
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lab_etl.errors import ParseError
 
@@ -64,7 +65,12 @@ def normalise_role(text: str | None) -> str:
     """
     if text is None:
         return "empty"
-    key = _role_key(str(text))
+    return _role_of_text(str(text))
+
+
+@lru_cache(maxsize=1024)  # a plate spells its few roles on every well
+def _role_of_text(text: str) -> str:
+    key = _role_key(text)
     if key in _ROLE_SPELLINGS:
         return _ROLE_SPELLINGS[key]
     if key in ROLES or key.replace(" ", "_") in ROLES:
