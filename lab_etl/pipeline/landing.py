@@ -243,6 +243,14 @@ def list_files(spark: SparkSession, root: str, exclude: tuple[str, ...] = ()) ->
     Hidden files and folders (``.x``, ``_x``) are left out, as Spark leaves them out, and so are the top-level
     folders named in ``exclude``.
     """
+    local = local_path(root)
+    if local is not None:
+        return _list_local(local, exclude)
+    return _list_hadoop(spark, root, exclude)
+
+
+def _list_hadoop(spark: SparkSession, root: str, exclude: tuple[str, ...]) -> list[LandingFile]:
+    """:func:`list_files` through Hadoop's FileSystem (``s3a://`` and any other scheme)."""
     fs, hadoop_root = hadoop_fs(spark, root)
     if not fs.exists(hadoop_root):
         raise ConfigError(f"landing area {root} does not exist")
@@ -259,6 +267,33 @@ def list_files(spark: SparkSession, root: str, exclude: tuple[str, ...] = ()) ->
         found.append(
             LandingFile(path, int(status.getLen()), datetime.fromtimestamp(status.getModificationTime() / 1000, UTC))
         )
+    return sorted(found, key=lambda f: f.path)
+
+
+def _list_local(root: Path, exclude: tuple[str, ...]) -> list[LandingFile]:
+    """:func:`list_files` of a local folder with Python's own directory walk: the same entries Hadoop's local file
+    system lists (``file:`` + the absolute path, the size, the modification time in whole milliseconds), without
+    several JVM round trips per file (5 s for a landing of 1,500 files)."""
+    import os
+
+    base = Path(os.path.abspath(root))
+    if not base.exists():
+        raise ConfigError(f"landing area {root} does not exist")
+    found = []
+    for folder, folders, names in os.walk(base, followlinks=True):
+        relative_folder = Path(folder).relative_to(base).parts
+        if any(part.startswith((".", "_")) for part in relative_folder) or (
+            relative_folder and relative_folder[0] in exclude
+        ):
+            folders[:] = []  # nothing below a hidden or excluded folder is listed
+            continue
+        for name in names:
+            if name.startswith((".", "_")):
+                continue
+            path = os.path.join(folder, name)
+            status = os.stat(path)
+            modified = datetime.fromtimestamp((status.st_mtime_ns // 1_000_000) / 1000, UTC)
+            found.append(LandingFile(f"file:{path}", status.st_size, modified))
     return sorted(found, key=lambda f: f.path)
 
 
