@@ -9,8 +9,9 @@ wavelengths, kinetic or spectrum); :func:`lookup_read` finds the read a data row
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from lab_etl.parsers.reading import OpticalRead
 from lab_etl.parsers.utils import to_float
 
 _NO_FILTER = {"full light", "plug", "hole"}
@@ -18,15 +19,11 @@ _READ_PREFIX = re.compile(r"^Read (\d+):")
 _MODE_LINE = re.compile(r"^(Absorbance|Fluorescence|Luminescence|Alpha)\s+(Endpoint|Spectrum|Area Scan)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadChannel:
-    """One raw read of a procedure step, as Gen5 labels it in the data grids."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadChannel(OpticalRead):
+    """One raw read of a procedure step, as Gen5 labels it in the data grids: the optical read and its step."""
 
     step: int
-    measurement: str
-    channel: str
-    wavelength_nm: float | None = None
-    excitation_nm: float | None = None
     kinetic: bool = False
     spectrum: str | None = None  # "absorbance", "emission", "excitation" scans
 
@@ -102,7 +99,7 @@ def _step_channels(step: _Step) -> dict[str, ReadChannel]:
         else:
             kind, channel = "emission", f"{_fmt(fixed_ex)}/scan" if fixed_ex else "scan"
         measurement = "fluorescence" if mode == "alpha" else mode
-        spectral = ReadChannel(step.number, measurement, channel, None, fixed_ex, kinetic, kind)
+        spectral = ReadChannel(measurement, channel, None, fixed_ex, step=step.number, kinetic=kinetic, spectrum=kind)
         add(
             [
                 f"{prefix}Spectrum",
@@ -121,12 +118,11 @@ def _step_channels(step: _Step) -> dict[str, ReadChannel]:
             add(
                 [f"{prefix}{wavelength}"],
                 ReadChannel(
-                    step.number,
                     "absorbance",
                     _fmt(setting_number(wavelength)) or wavelength,
                     setting_number(wavelength),
-                    None,
-                    kinetic,
+                    step=step.number,
+                    kinetic=kinetic,
                 ),
             )
         for correction in settings.get("Pathlength Correction", [])[:1]:
@@ -136,12 +132,11 @@ def _step_channels(step: _Step) -> dict[str, ReadChannel]:
                     add(
                         [f"{prefix}{wavelength.strip()} [{tag}]"],
                         ReadChannel(
-                            step.number,
                             "absorbance",
                             _fmt(setting_number(wavelength)),
                             setting_number(wavelength),
-                            None,
-                            kinetic,
+                            step=step.number,
+                            kinetic=kinetic,
                         ),
                     )
     elif mode == "fluorescence":
@@ -151,7 +146,7 @@ def _step_channels(step: _Step) -> dict[str, ReadChannel]:
         for excitation, emission, direction in zip(excitations, emissions, directions, strict=False):
             ex, em = setting_number(excitation), setting_number(emission)
             channel = f"{_fmt(ex)}/{_fmt(em)}" + (f" {direction.lower()}" if direction else "")
-            read = ReadChannel(step.number, "fluorescence", channel, em, ex, kinetic)
+            read = ReadChannel("fluorescence", channel, em, ex, step=step.number, kinetic=kinetic)
             suffix = f" [{direction}]" if direction else ""
             short = f"{excitation.split('/')[0].strip()},{emission.split('/')[0].strip()}"
             add([f"{prefix}{excitation},{emission}{suffix}", f"{prefix}{short}{suffix}"], read)
@@ -159,16 +154,16 @@ def _step_channels(step: _Step) -> dict[str, ReadChannel]:
         emissions = settings.get("Emission") or settings.get("Fixed Emission") or ["Full light"]
         for emission in emissions:
             if emission.strip().lower() in _NO_FILTER or setting_number(emission) is None:
-                add([f"{prefix}Lum"], ReadChannel(step.number, "luminescence", "luminescence", None, None, kinetic))
+                add([f"{prefix}Lum"], ReadChannel("luminescence", "luminescence", step=step.number, kinetic=kinetic))
             else:
                 em = setting_number(emission)
                 add(
                     [f"{prefix}{emission.split('/')[0].strip()}", f"{prefix}{emission.strip()}"],
-                    ReadChannel(step.number, "luminescence", _fmt(em), em, None, kinetic),
+                    ReadChannel("luminescence", _fmt(em), em, step=step.number, kinetic=kinetic),
                 )
     elif mode == "alpha":
         # AlphaLISA/AlphaScreen: a time-resolved emission read; Gen5 and ASM file it as fluorescence.
-        add([f"{prefix}Alpha", "Alpha"], ReadChannel(step.number, "fluorescence", "alpha", None, None, kinetic))
+        add([f"{prefix}Alpha", "Alpha"], ReadChannel("fluorescence", "alpha", step=step.number, kinetic=kinetic))
     return labels
 
 
@@ -209,15 +204,7 @@ def _label_map(steps: list[_Step]) -> dict[str, list[ReadChannel]]:
         for label, read in labels.items():
             if len(owners[(read.measurement, read.channel)]) > 1:
                 tag = step.label or f"Read {step.number}"
-                read = ReadChannel(
-                    read.step,
-                    read.measurement,
-                    f"{read.channel} [{tag}]",
-                    read.wavelength_nm,
-                    read.excitation_nm,
-                    read.kinetic,
-                    read.spectrum,
-                )
+                read = replace(read, channel=f"{read.channel} [{tag}]")
             result.setdefault(label, []).append(read)
     return result
 

@@ -36,7 +36,7 @@ from lab_etl.errors import ParseError
 from lab_etl.parsers.base import InstrumentParser
 from lab_etl.parsers.columns import ReadingColumns, parse_cells
 from lab_etl.parsers.files import decode_text, default_plate_id
-from lab_etl.parsers.reading import Reading, parse_value
+from lab_etl.parsers.reading import OpticalRead, Reading, parse_value
 from lab_etl.parsers.utils import parse_timestamp, snake_case
 from lab_etl.plates import GEOMETRY, row_label, well_name
 
@@ -128,13 +128,9 @@ _PLATE_LABEL_RE = re.compile(r"^plate\s*(?:#|no\.?|id)?\s*[:=]?\s*(\S.*)$", re.I
 
 
 @dataclass(frozen=True, slots=True)
-class ReadDescription:
-    """What a grid holds: measurement, channel, wavelengths, unit, and an explicit read number/time if named."""
+class ReadDescription(OpticalRead):
+    """What a grid holds: the optical read, its unit, and an explicit read number/time if named."""
 
-    measurement: str
-    channel: str
-    wavelength_nm: float | None = None
-    excitation_nm: float | None = None
     unit: str | None = None
     read_index: int | None = None
     elapsed_s: float | None = None

@@ -134,6 +134,18 @@ def grid_readings(
 
 
 @dataclass(frozen=True, slots=True)
+class OpticalRead:
+    """The optical read a plate reader's values come from, as a parser works it out from the export's labels and
+    settings: the measurement, the channel and the wavelengths (nm) that become the :class:`Reading` fields of the
+    same names."""
+
+    measurement: str
+    channel: str
+    wavelength_nm: float | None = None
+    excitation_nm: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ValueColumn:
     """One numeric column of a table with a row per well, and the measurement its cells become.
 
