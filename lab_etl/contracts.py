@@ -110,7 +110,6 @@ def schemas_dir() -> Path:
 
 
 @cache
-@cache
 def _spark_type(type_text: str) -> DataType:
     """A column type as Spark's ``DataType``; parsed once per process (the parser asks the JVM, ~10 ms a call)."""
     from pyspark.sql.types import _parse_datatype_string
@@ -118,6 +117,7 @@ def _spark_type(type_text: str) -> DataType:
     return _parse_datatype_string(type_text)
 
 
+@cache
 def contract(table: str) -> TableContract:
     """The contract of ``table`` (its bare name, e.g. ``instrument_readings``)."""
     path = schemas_dir() / f"{table}.yaml"
