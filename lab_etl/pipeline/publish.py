@@ -33,7 +33,6 @@ class Publisher:
     results: list[GateResult] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-    docs_dir: Path | None = None
 
     def publish(
         self, frame: DataFrame, table: str, scope: list[str], *, write: DataFrame | None = None
@@ -44,17 +43,15 @@ class Publisher:
         ``write`` is the same rows as ``frame`` with observers attached (``DataFrame.observe``), so that the write
         itself counts what the report needs, with no extra Spark job.
         """
-        from lab_etl.lakehouse.spark import is_local, warehouse_location
+        from lab_etl.lakehouse.spark import warehouse_location
         from lab_etl.quality.gate import validate
 
         if not scope:
             return None
         table_contract = contract(table)
         warehouse = warehouse_location(self.spark)
-        docs_dir = Path(warehouse) / "_data_docs" if is_local(warehouse) else None
         # the Data Docs pages are rendered once, with the index, when the run's results are written
-        result = validate(frame, table_contract, run_id=self.run_id, docs_dir=docs_dir, build_docs=False)
-        self.docs_dir = docs_dir
+        result = validate(frame, table_contract, run_id=self.run_id, docs_dir=self._docs_dir(), build_docs=False)
         self.results.append(result)
         if not result.success:
             held = f"{warehouse.rstrip('/')}/_quarantine/{table_contract.qualified_name}/{self.run_id}"
@@ -65,14 +62,23 @@ class Publisher:
             return None
         return delta.replace_scope(self.spark, write if write is not None else frame, table_contract, "plate_id", scope)
 
+    def _docs_dir(self) -> Path | None:
+        """``<warehouse>/_data_docs`` for a local warehouse; None (no Data Docs) on ``s3a://``."""
+        from lab_etl.lakehouse.spark import is_local, warehouse_location
+
+        warehouse = warehouse_location(self.spark)
+        return Path(warehouse) / "_data_docs" if is_local(warehouse) else None
+
     def write_results(self) -> None:
         """Append every gate result of the run to ``lab_bronze.dq_results`` in one commit, and render the run's
         Data Docs pages (with the index) in one build."""
         from lab_etl.lakehouse.frames import records_frame
-        from lab_etl.quality.gate import build_docs
 
-        if self.docs_dir is not None:
-            build_docs(self.docs_dir)
+        docs_dir = self._docs_dir()
+        if self.results and docs_dir is not None:
+            from lab_etl.quality.gate import build_docs
+
+            build_docs(docs_dir)
 
         rows = [row for result in self.results for row in result.rows]
         if rows:
