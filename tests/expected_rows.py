@@ -48,19 +48,20 @@ import shutil
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPECTED_DIR = Path(__file__).resolve().parent / "data" / "expected"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+EXPECTED_DIR = DATA_DIR / "expected"
 DEMO_LANDING = ROOT / "examples" / "landing"
 
 #: Columns whose value is the moment the run wrote the row, or the landing file's modification time.
@@ -97,19 +98,32 @@ SHOWN = 5
 
 @dataclass(frozen=True)
 class Landing:
-    """A fixture landing: ``examples/landing``, or one ``bench/generate.py`` writes (plates, format, seed)."""
+    """A fixture landing: ``examples/landing``, one ``bench/generate.py`` writes (plates, format, seed), or one put
+    together from test files (``files``: path in the landing -> file under ``tests/data``, or under
+    ``examples/landing`` when it starts with ``examples/landing/``)."""
 
     name: str
     plates: int = 0
     plate_format: int = 96
     seed: int = 0
+    files: tuple[tuple[str, str], ...] = ()
+    #: False: the summary leaves run ids out instead of numbering the runs (see :func:`summarise`)
+    run_ids: bool = True
 
     @property
     def expected_file(self) -> Path:
         return EXPECTED_DIR / f"{self.name}.json"
 
     def materialise(self, folder: Path) -> Path:
-        """The landing folder: the demo landing itself, or the bench landing generated under ``folder``."""
+        """The landing folder: the demo landing itself, or the landing written under ``folder``."""
+        if self.files:
+            landing = folder / f"landing_{self.name}"
+            for target, source in self.files:
+                path = landing / target
+                path.parent.mkdir(parents=True, exist_ok=True)
+                demo = source.removeprefix("examples/landing/")
+                shutil.copy(DEMO_LANDING / demo if demo != source else DATA_DIR / source, path)
+            return landing
         if not self.plates:
             return DEMO_LANDING
         manifest = bench_generator().generate(
@@ -123,9 +137,33 @@ class Landing:
 
 #: 10 plates of 96 wells, seed 1: every vendor layout twice (plates are dealt round-robin to five), and two
 #: experiments of 8 plates, the first with an ELN export and the second with plate maps (seed 0 gives ELN to both).
+#: ``chain`` is the landing of the chained SIGKILL test (tests/reliability/test_crash_recovery.py): an LC-MS plate
+#: with its ELN layout, a plate-reader plate without one, the same bytes again under another name, a bad file and a
+#: ChEMBL download; it reaches every layer. Its runs are killed, so its summary leaves run ids out.
 LANDINGS = {
     "demo": Landing("demo"),
     "bench": Landing("bench", plates=10, plate_format=96, seed=1),
+    "chain": Landing(
+        "chain",
+        files=(
+            ("instruments/lcms/THIO-1.csv", "hte/thiolation_plate_yield.csv"),
+            ("instruments/plate_readers/gen5 endpoint.txt", "instruments/agilent_gen5/endpoint_singleplate.txt"),
+            (
+                "instruments/plate_readers/gen5 endpoint (copy).txt",
+                "instruments/agilent_gen5/endpoint_singleplate.txt",
+            ),
+            (
+                "instruments/plate_readers/bad export.txt",
+                "instruments/moldev_softmax_pro/errors/missing_measurement_table_row.txt",
+            ),
+            ("eln/hte_thiolation_eln.csv", "eln/hte_thiolation_eln.csv"),
+            (
+                "reference/chembl_27_EGFR_compounds_first500.csv",
+                "examples/landing/reference/chembl_27_EGFR_compounds_first500.csv",
+            ),
+        ),
+        run_ids=False,
+    ),
 }
 
 
@@ -217,45 +255,105 @@ def _key_text(values: Sequence[Any]) -> str:
 # ------------------------------------------------------------------------------------------------ the summary
 
 
-def run_ordinals(spark: SparkSession) -> dict[str, str]:
+class TableReader(Protocol):
+    """Where a summary reads its tables: the columns of a contract table and its rows, or None when it does not
+    exist. :func:`catalog_reader` reads a session's catalog; :func:`folder_reader` reads Delta folders by path."""
+
+    def __call__(self, table: str) -> tuple[list[str], Callable[[list[str]], Iterable[Sequence[Any]]]] | None: ...
+
+
+def catalog_reader(spark: SparkSession) -> TableReader:
+    """The tables as ``spark`` knows them by name (the lakehouse the session ran the pipeline in)."""
+    from lab_etl.contracts import contract
+
+    def read(table: str) -> tuple[list[str], Callable[[list[str]], Iterable[Sequence[Any]]]] | None:
+        name = contract(table).qualified_name
+        if not spark.catalog.tableExists(name):
+            return None
+        frame = spark.table(name)
+        return list(frame.columns), lambda columns: frame.select(*columns).collect()
+
+    return read
+
+
+def folder_reader(warehouse: Path) -> TableReader:
+    """The tables of a local warehouse folder read by path with the ``deltalake`` package: no Spark and no JVM,
+    so a warehouse another process wrote (or was killed writing) is read as its last whole commit. A folder without
+    a commit is a table that does not exist. Timestamps come back as Spark collects them (UTC, without a zone)."""
+    from lab_etl.contracts import contract
+
+    def read(table: str) -> tuple[list[str], Callable[[list[str]], Iterable[Sequence[Any]]]] | None:
+        from deltalake import DeltaTable
+
+        spec = contract(table)
+        folder = warehouse / f"{spec.database}.db" / spec.table
+        log = folder / "_delta_log"
+        if not log.is_dir() or not any(p.name.endswith(".json") for p in log.iterdir()):
+            return None
+        arrow = DeltaTable(str(folder)).to_pyarrow_table()
+
+        def rows(columns: list[str]) -> Iterable[Sequence[Any]]:
+            values = [[_naive_utc(v) for v in arrow.column(c).to_pylist()] for c in columns]
+            return zip(*values, strict=True) if values else ()
+
+        return list(arrow.column_names), rows
+
+    return read
+
+
+def _naive_utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def run_ordinals(read: TableReader) -> dict[str, str]:
     """``run id -> run-<n>``, numbered in the order the runs started (``lab_bronze.ingest_runs``)."""
-    if not spark.catalog.tableExists("lab_bronze.ingest_runs"):
+    found = read("ingest_runs")
+    if found is None:
         return {}
-    rows = spark.sql("SELECT run_id, started_at FROM lab_bronze.ingest_runs ORDER BY started_at, run_id").collect()
-    return {row.run_id: f"run-{i}" for i, row in enumerate(rows, start=1)}
+    rows = sorted((started, run) for run, started in found[1](["run_id", "started_at"]))
+    return {run: f"run-{i}" for i, (_, run) in enumerate(rows, start=1)}
 
 
 def summarise_table(
-    spark: SparkSession,
+    read: TableReader,
     table: str,
     replacements: Sequence[tuple[str, str]],
-    ordinals: dict[str, str],
+    ordinals: dict[str, str] | None,
     keep_runs: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The summary of one contract table (see the module docstring); a missing table is an empty one."""
+    """The summary of one contract table (see the module docstring); a missing table is an empty one.
+
+    ``ordinals`` None leaves the run id columns out altogether (the rows of killed runs carry their own ids).
+    """
     from lab_etl.contracts import contract
 
     spec = contract(table)
     summary: dict[str, Any] = {"table": spec.qualified_name, "natural_key": list(spec.natural_key)}
-    if not spark.catalog.tableExists(spec.qualified_name):
+    found = read(table)
+    if found is None:
         return summary | {"exists": False, "columns": [], "rows": 0, "rows_sha256": _sha256([]), "by_key": {}}
-    frame = spark.table(spec.qualified_name)
-    present = frame.columns
+    present, fetch = found
     wanted = STABLE_COLUMNS.get(table)
-    columns = [c for c in present if c not in VOLATILE_COLUMNS and (wanted is None or c in wanted)]
+    columns = [
+        c
+        for c in present
+        if c not in VOLATILE_COLUMNS and (wanted is None or c in wanted) and not (ordinals is None and c in RUN_COLUMNS)
+    ]
     run_columns = [i for i, c in enumerate(columns) if c in RUN_COLUMNS]
     key_positions = [columns.index(c) for c in spec.natural_key if c in columns]
 
     version_column = columns.index("parser_version") if "parser_version" in columns else None
     rows: list[list[Any]] = []
-    for row in frame.select(*columns).collect():
+    for row in fetch(columns):
         values = [canonical(v, replacements) for v in row]
         if version_column is not None and isinstance(values[version_column], str):
             values[version_column] = _without_lab_etl_version(values[version_column])
         for i in run_columns:
             if keep_runs is not None and values[i] not in keep_runs:
                 break
-            values[i] = ordinals.get(values[i], "run-unlisted")
+            values[i] = (ordinals or {}).get(values[i], "run-unlisted")
         else:
             rows.append(values)
     lines = sorted(_json(values) for values in rows)
@@ -289,22 +387,33 @@ def summarise_table(
 
 
 def summarise(
-    spark: SparkSession, landing: Path, *, warehouse: Path | None = None, first_runs: int | None = None
+    source: SparkSession | TableReader,
+    landing: Path,
+    *,
+    warehouse: Path | None = None,
+    first_runs: int | None = None,
+    run_ids: bool = True,
 ) -> dict[str, Any]:
     """The summary of every contract table after the pipeline ran on ``landing`` into ``warehouse``.
 
-    ``first_runs`` keeps only the rows the first N runs wrote (a suite that reruns the demo landing on the shared
-    warehouse adds a run to the log; the stored summary is of one run).
+    ``source`` is the session the pipeline ran in (its catalog is read) or a :class:`TableReader`
+    (:func:`folder_reader` for a warehouse another process wrote). ``first_runs`` keeps only the rows the first N
+    runs wrote (a suite that reruns the demo landing on the shared warehouse adds a run to the log; the stored summary
+    is of one run). ``run_ids`` False leaves run ids out instead of numbering them (a chain of killed runs).
     """
     from lab_etl.contracts import all_tables
 
-    ordinals = run_ordinals(spark)
-    keep = None if first_runs is None else {run for run, n in ordinals.items() if int(n[4:]) <= first_runs}
+    read = source if callable(source) else catalog_reader(source)
+    ordinals = run_ordinals(read) if run_ids else None
+    keep = (
+        None if first_runs is None or ordinals is None else {r for r, n in ordinals.items() if int(n[4:]) <= first_runs}
+    )
     replacements = path_replacements(landing, warehouse)
     return {
         "format": 1,
         "significant_digits": SIGNIFICANT_DIGITS,
-        "tables": {table: summarise_table(spark, table, replacements, ordinals, keep) for table in all_tables()},
+        "run_ids": run_ids,
+        "tables": {table: summarise_table(read, table, replacements, ordinals, keep) for table in all_tables()},
     }
 
 
@@ -396,7 +505,7 @@ def fresh_lakehouse(spark: SparkSession) -> None:
     ensure_databases(spark)
 
 
-def run_and_summarise(spark: SparkSession, landing: Path, warehouse: Path) -> dict[str, Any]:
+def run_and_summarise(spark: SparkSession, landing: Path, warehouse: Path, *, run_ids: bool = True) -> dict[str, Any]:
     """:func:`lab_etl.pipeline.run.run_pipeline` on ``landing`` in a fresh lakehouse, then :func:`summarise`."""
     from lab_etl.pipeline.run import run_pipeline
 
@@ -404,7 +513,7 @@ def run_and_summarise(spark: SparkSession, landing: Path, warehouse: Path) -> di
     result = run_pipeline(spark, str(landing))
     if result.exit_code:
         raise AssertionError(f"the pipeline exited {result.exit_code} on {landing}: {result.notes}")
-    return summarise(spark, landing, warehouse=warehouse)
+    return summarise(spark, landing, warehouse=warehouse, run_ids=run_ids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in args.landing or sorted(LANDINGS):
             landing = LANDINGS[name]
-            summary = run_and_summarise(spark, landing.materialise(work), work / "warehouse")
+            summary = run_and_summarise(spark, landing.materialise(work), work / "warehouse", run_ids=landing.run_ids)
             if args.write:
                 landing.expected_file.parent.mkdir(parents=True, exist_ok=True)
                 landing.expected_file.write_text(dump(summary), encoding="utf-8")

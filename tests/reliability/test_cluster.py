@@ -19,37 +19,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from lab_etl.contracts import contract
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 ROOT = Path(__file__).resolve().parents[2]
 LANDING = ROOT / "examples" / "landing"
-
-#: Columns a run stamps with its own id or clock; every other column must match exactly.
-RUN_STAMPS = frozenset({"run_id", "started_at", "finished_at", "logged_at", "quarantined_at", "evaluated_at"})
-
-#: The tables `lab-etl run` writes, by contract name.
-TABLES = (
-    "instrument_readings",
-    "ingest_log",
-    "ingest_runs",
-    "quarantine",
-    "run_plates",
-    "dq_results",
-    "eln_experiments",
-    "plate_layouts",
-    "well_reagents",
-    "chembl_compounds",
-    "reagents",
-    "plate_results",
-    "plate_qc",
-    "assay_results_flat",
-)
 
 START_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 3600  # a guard against a hang: on 2 cores shared with other jobs one run took 10-20 min
@@ -155,46 +131,22 @@ def _finish(run: subprocess.Popen[bytes], log: Path, what: str) -> None:
     assert code == 0, f"{what} failed:\n{log.read_text(errors='replace')[-5000:]}"
 
 
-def _value(value: Any) -> Any:
-    # sums and means may add in another order on another partitioning: compare doubles to 12 significant digits
-    return float(f"{value:.12g}") if isinstance(value, float) else value
-
-
-def _rows(spark: Any, warehouse: Path, table: str) -> list[tuple[Any, ...]]:
-    """The table's rows without the run's stamps, sorted, read from its Delta folder."""
-    database, name = contract(table).qualified_name.split(".")
-    frame = spark.read.format("delta").load(str(warehouse / f"{database}.db" / name))
-    kept = [column for column in frame.columns if column not in RUN_STAMPS]
-    return sorted((tuple(_value(v) for v in row) for row in frame.select(*kept).collect()), key=repr)
-
-
 def test_a_standalone_cluster_writes_the_rows_of_local_mode(
-    spark: Any, standalone_cluster: StandaloneCluster, tmp_path: Path
+    standalone_cluster: StandaloneCluster, tmp_path: Path
 ) -> None:
-    local_log, cluster_log = tmp_path / "local.log", tmp_path / "cluster.log"
-    local = _start_run(tmp_path / "local", None, local_log)
+    from tests.expected_rows import DEMO_LANDING, assert_same, folder_reader, load_expected, summarise
+
+    cluster_log = tmp_path / "cluster.log"
+    clustered = _start_run(tmp_path / "cluster", standalone_cluster.master_url, cluster_log)
     try:
-        clustered = _start_run(tmp_path / "cluster", standalone_cluster.master_url, cluster_log)
-        try:
-            _finish(clustered, cluster_log, "the run on the standalone cluster")
-        finally:
-            _stop(clustered)
-        _finish(local, local_log, "the run in local mode")
+        _finish(clustered, cluster_log, "the run on the standalone cluster")
     finally:
-        _stop(local)
+        _stop(clustered)
 
     # the executors ran in the worker's JVM and got lab_etl and the jars from the driver, not from this checkout
     shipped = {path.name for path in standalone_cluster.work_dir.glob("app-*/*/*")}
     assert {"lab_etl.zip", "delta-spark_2.12-3.3.0.jar"} <= shipped, shipped
 
-    differences = {}
-    for table in TABLES:
-        local_rows = _rows(spark, tmp_path / "local", table)
-        cluster_rows = _rows(spark, tmp_path / "cluster", table)
-        assert local_rows, f"local mode wrote no {table}"
-        if local_rows != cluster_rows:
-            differences[table] = (
-                [r for r in local_rows if r not in cluster_rows][:3],
-                [r for r in cluster_rows if r not in local_rows][:3],
-            )
-    assert not differences, differences
+    warehouse = tmp_path / "cluster"
+    actual = summarise(folder_reader(warehouse), DEMO_LANDING, warehouse=warehouse)
+    assert_same(load_expected("demo"), actual, "the demo landing run on a standalone cluster")

@@ -135,37 +135,19 @@ def test_sigkill_during_delta_write_then_rerun_loses_nothing_and_doubles_nothing
 
 # ------------------------------------------------------------------------------------- kills at every step
 #
-# One chained test: a landing that reaches silver and gold (an LC-MS plate with its ELN layout, a plate-reader
-# plate without one, the same bytes again under another name, a bad file, a ChEMBL download) is run and killed at
-# four points in turn, each rerun picking up what the last one left: the first CREATE TABLE of a fresh warehouse,
-# the silver step, the gold step, the ingest-log append. A fifth run completes. A clean run of the same landing,
-# into its own warehouse, runs beside the chain and is the reference: after the last run every table must equal
-# the clean run's (run ids, run clocks and folders left out, as tests/expected_rows.py does), and right after each
-# kill every table must be empty or already equal to it (a whole commit, never part of one).
+# One chained test: a landing that reaches silver and gold (the ``chain`` landing of tests/expected_rows.py: an LC-MS
+# plate with its ELN layout, a plate-reader plate without one, the same bytes again under another name, a bad file, a
+# ChEMBL download) is run and killed at four points in turn, each rerun picking up what the last one left: the first
+# CREATE TABLE of a fresh warehouse, the silver step, the gold step, the ingest-log append. A fifth run completes.
+# The reference is the stored summary of a clean run of that landing (tests/data/expected/chain.json, written by
+# ``python -m tests.expected_rows --write --landing chain``): after the last run every table must equal it (run ids,
+# run clocks and folders left out), and right after each kill every table must be empty or already equal to it (a
+# whole commit, never part of one).
 
-CHAIN_LANDING = {
-    "instruments/lcms/THIO-1.csv": "hte/thiolation_plate_yield.csv",  # the plate the ELN export lays out
-    "instruments/plate_readers/gen5 endpoint.txt": "instruments/agilent_gen5/endpoint_singleplate.txt",
-    "instruments/plate_readers/gen5 endpoint (copy).txt": "instruments/agilent_gen5/endpoint_singleplate.txt",
-    "instruments/plate_readers/bad export.txt": f"instruments/{BAD}",
-    "eln/hte_thiolation_eln.csv": "eln/hte_thiolation_eln.csv",
-}
-CHEMBL = "reference/chembl_27_EGFR_compounds_first500.csv"  # from examples/landing (a 500-compound cut)
 #: Silver and gold tables whose first data file (or data commit) marks the kill point of their step.
 SILVER_TABLES = ("plate_results",)
 GOLD_TABLES = ("plate_qc", "assay_results_flat")
 POLL_S = 0.002
-
-
-def _chain_landing(root: Path, data_dir: Path) -> Path:
-    from tests.expected_rows import DEMO_LANDING
-
-    landing = root / "landing"
-    for name, source in {**CHAIN_LANDING, CHEMBL: None}.items():
-        target = landing / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DEMO_LANDING / CHEMBL if source is None else data_dir / source, target)
-    return landing
 
 
 def _folder(warehouse: Path, name: str) -> Path:
@@ -256,66 +238,12 @@ def _run_killed_at(what: str, seen: Any, landing: Path, warehouse: Path, cwd: Pa
     return state
 
 
-# -- the summary of every contract table, read by path (the rules of tests/expected_rows.py)
-
-
 def _summary(warehouse: Path, landing: Path) -> dict[str, Any]:
-    from lab_etl.contracts import all_tables
-    from tests.expected_rows import SIGNIFICANT_DIGITS, path_replacements
+    """Every contract table read by path (no JVM: nothing shared with the killed process), run ids left out (rows the
+    killed runs wrote carry their run id: that is not a difference)."""
+    from tests.expected_rows import folder_reader, summarise
 
-    replacements = path_replacements(landing, warehouse)
-    return {
-        "format": 1,
-        "significant_digits": SIGNIFICANT_DIGITS,
-        "tables": {
-            name: _table_summary(name, _table_rows(_folder(warehouse, name)), replacements) for name in all_tables()
-        },
-    }
-
-
-def _table_summary(name: str, rows: list[dict[str, Any]], replacements: list[tuple[str, str]]) -> dict[str, Any]:
-    """Row count, digest of the sorted canonical rows and the digest per natural key, without run ids, the
-    run's clocks and the folders (rows the killed runs wrote carry their run id: that is not a difference)."""
-    import hashlib
-
-    from lab_etl.contracts import contract
-    from tests.expected_rows import (
-        RUN_COLUMNS,
-        STABLE_COLUMNS,
-        VOLATILE_COLUMNS,
-        _json,
-        _key_text,
-        _sha256,
-        _without_lab_etl_version,
-        canonical,
-    )
-
-    spec = contract(name)
-    wanted = STABLE_COLUMNS.get(name)
-    columns = [
-        c
-        for c in spec.column_names
-        if c not in VOLATILE_COLUMNS and c not in RUN_COLUMNS and (wanted is None or c in wanted)
-    ]
-    keys = [c for c in spec.natural_key if c in columns]
-    canonical_rows = []
-    for row in rows:
-        values = {c: canonical(row[c], replacements) for c in columns}
-        if isinstance(values.get("parser_version"), str):
-            values["parser_version"] = _without_lab_etl_version(values["parser_version"])
-        canonical_rows.append(values)
-    by_key: dict[str, list[str]] = {}
-    for values in canonical_rows:
-        digest = hashlib.sha256(_json(values).encode()).hexdigest()[:16]
-        by_key.setdefault(_key_text([values[k] for k in keys]), []).append(digest)
-    return {
-        "table": spec.qualified_name,
-        "natural_key": keys,
-        "columns": columns,
-        "rows": len(canonical_rows),
-        "rows_sha256": _sha256(sorted(_json(values) for values in canonical_rows)),
-        "by_key": {key: ",".join(sorted(digests)) for key, digests in sorted(by_key.items())},
-    }
+    return summarise(folder_reader(warehouse), landing, warehouse=warehouse, run_ids=False)
 
 
 def _duplicate_keys(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -333,53 +261,35 @@ def _duplicate_keys(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
-    tmp_path: Path, data_dir: Path, record_property: Any
+    tmp_path: Path, record_property: Any
 ) -> None:
-    from tests.expected_rows import compare
+    from tests.expected_rows import LANDINGS, compare, load_expected
 
-    landing = _chain_landing(tmp_path, data_dir)
-    clean_warehouse, warehouse = tmp_path / "clean_warehouse", tmp_path / "warehouse"
-    (tmp_path / "clean").mkdir()
-    clean_output = tmp_path / "clean" / "output.txt"
-    with open(clean_output, "wb") as output:
-        clean = subprocess.Popen(  # beside the chain: the machine has few cores, but much of a run is waiting
-            _command(landing, clean_warehouse),
-            cwd=tmp_path / "clean",
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        at_kill: dict[str, dict[str, Any]] = {}
-        points = [
-            ("the first CREATE TABLE", _first_create),
-            ("the silver write", _data_write(*SILVER_TABLES)),
-            ("the gold write", _data_write(*GOLD_TABLES)),
-            ("the ingest-log append", _data_write("ingest_log")),
-        ]
-        for i, (what, seen) in enumerate(points, start=1):
-            state = _run_killed_at(what, seen, landing, warehouse, tmp_path / f"run{i}")
-            record_property(f"killed_at_{i}", f"{what}: {state}")
-            at_kill[f"{what} ({state})"] = _summary(warehouse, landing)  # read at once: whole commits or nothing
-            assert _duplicate_keys(warehouse) == {}, f"duplicate natural keys right after the kill at {what}"
-            runs = _table_rows(_folder(warehouse, "ingest_runs"))
-            assert runs == [], f"a killed run (at {what}) wrote a row to ingest_runs"
-        clean.wait(timeout=RUN_TIMEOUT_S)
-    finally:
-        _kill_group(clean)
-    assert clean.returncode == 0, "the clean run failed:\n" + clean_output.read_text(errors="replace")[-3000:]
-    expected = _summary(clean_warehouse, landing)
+    landing = LANDINGS["chain"].materialise(tmp_path)
+    warehouse = tmp_path / "warehouse"
+    expected = load_expected("chain")
     assert expected["tables"]["assay_results_flat"]["rows"] and expected["tables"]["plate_qc"]["rows"], (
         "the landing no longer reaches gold: the kill points in silver and gold test nothing"
     )
-    empty = {"significant_digits": expected["significant_digits"], "tables": {}}
-    for point, summary in at_kill.items():
-        for name, table_summary in summary["tables"].items():
-            empty["tables"] = {name: _table_summary(name, [], [])}
-            partial = compare(empty, {**summary, "tables": {name: table_summary}}) and compare(
-                {**expected, "tables": {name: expected["tables"][name]}}, {**summary, "tables": {name: table_summary}}
+    points = [
+        ("the first CREATE TABLE", _first_create),
+        ("the silver write", _data_write(*SILVER_TABLES)),
+        ("the gold write", _data_write(*GOLD_TABLES)),
+        ("the ingest-log append", _data_write("ingest_log")),
+    ]
+    for i, (what, seen) in enumerate(points, start=1):
+        state = _run_killed_at(what, seen, landing, warehouse, tmp_path / f"run{i}")
+        record_property(f"killed_at_{i}", f"{what}: {state}")
+        at_kill = _summary(warehouse, landing)  # read at once: whole commits or nothing
+        for name, table_summary in at_kill["tables"].items():
+            partial = table_summary["rows"] and compare(
+                {**expected, "tables": {name: expected["tables"][name]}}, {**at_kill, "tables": {name: table_summary}}
             )
-            assert not partial, f"after the kill at {point}, {name} is neither empty nor whole:\n" + "\n".join(partial)
+            assert not partial, f"after the kill at {what} ({state}), {name} is neither empty nor whole:\n" + "\n".join(
+                partial
+            )
+        assert _duplicate_keys(warehouse) == {}, f"duplicate natural keys right after the kill at {what}"
+        assert _table_rows(_folder(warehouse, "ingest_runs")) == [], f"a killed run (at {what}) wrote a run row"
 
     rerun = subprocess.run(
         _command(landing, warehouse), cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
@@ -387,8 +297,8 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
     assert rerun.returncode == 0, f"the last rerun failed:\n{rerun.stdout[-3000:]}{rerun.stderr[-3000:]}"
 
     differences = compare(expected, _summary(warehouse, landing))
-    assert differences == [], "after four kills and a rerun the tables differ from a clean run's:\n" + "\n".join(
-        differences
+    assert differences == [], (
+        "after four kills and a rerun the tables differ from a clean run's (stored):\n" + "\n".join(differences)
     )
     assert _duplicate_keys(warehouse) == {}
     log = _table_rows(_folder(warehouse, "ingest_log"))
