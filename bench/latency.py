@@ -4,7 +4,11 @@ Every figure is the wall-clock time of a whole child process (interpreter, JVM, 
 times (default 3), the median reported:
 
 - ``bare``: Python starting a SparkSession with lab_etl's settings
-  (:func:`lab_etl.lakehouse.spark.spark_conf`) and running one tiny job (``spark.range(1).count()``);
+  (:func:`lab_etl.lakehouse.spark.spark_conf`) and running one tiny job (``spark.range(1).count()``), with the
+  driver's class archive off (``LAB_ETL_CLASS_ARCHIVE=0``): Spark's own start;
+- ``bare_archived``: the same with the class archive ``lab-etl jars fetch`` writes
+  (:mod:`lab_etl.lakehouse.class_archive`), which every lab_etl command uses; shown so that the share of the
+  commands' gain that is only a faster JVM start can be read off (``*_over_bare_archived``);
 - ``cold_run``: ``lab-etl run --landing examples/landing --warehouse <fresh folder>``;
 - ``rerun``: the same command again on that warehouse (nothing new to do);
 - ``sql_count``: ``lab-etl sql "SELECT count(*) FROM lab_bronze.instrument_readings" --warehouse <that folder>``.
@@ -33,14 +37,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_LANDING = ROOT / "examples" / "landing"
-FIGURES = ("bare", "cold_run", "rerun", "sql_count")
+FIGURES = ("bare", "bare_archived", "cold_run", "rerun", "sql_count")
 #: ratio to ``bare`` each figure should stay within
 TARGETS = {"cold_run": 4.5, "rerun": 1.5, "sql_count": 1.5}
 SQL_COUNT = "SELECT count(*) FROM lab_bronze.instrument_readings"
 
 # The bare child: lab_etl's session settings, one tiny job, nothing else of lab_etl.
 _BARE = """
-import sys
+import os, sys
+os.environ["LAB_ETL_CLASS_ARCHIVE"] = sys.argv[3]
 from pyspark.sql import SparkSession
 from lab_etl.lakehouse.spark import spark_conf
 builder = SparkSession.builder
@@ -66,7 +71,8 @@ def commands(landing: Path, warehouse: Path, bare_warehouse: Path, master: str) 
     """The four child processes of one repeat, by figure; ``cold_run`` must meet an empty ``warehouse``."""
     lab_etl = [sys.executable, "-m", "lab_etl.cli"]
     return {
-        "bare": [sys.executable, "-c", _BARE, str(bare_warehouse), master],
+        "bare": [sys.executable, "-c", _BARE, str(bare_warehouse), master, "0"],
+        "bare_archived": [sys.executable, "-c", _BARE, str(bare_warehouse), master, "1"],
         "cold_run": [*lab_etl, "run", "--landing", str(landing), "--warehouse", str(warehouse)],
         "rerun": [*lab_etl, "run", "--landing", str(landing), "--warehouse", str(warehouse)],
         "sql_count": [*lab_etl, "sql", SQL_COUNT, "--warehouse", str(warehouse)],
@@ -93,15 +99,20 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, object]:
     >>> s["bare_s"], s["cold_over_bare"], s["within_targets"]["cold_run"], s["within_targets"]["sql_count"]
     (5.0, 4.0, True, False)
     """
-    medians = {figure: statistics.median(samples[figure]) for figure in FIGURES}
+    figures = [figure for figure in FIGURES if samples.get(figure)]
+    medians = {figure: statistics.median(samples[figure]) for figure in figures}
     ratios = {figure: medians[figure] / medians["bare"] for figure in TARGETS}
     names = {"cold_run": "cold_over_bare", "rerun": "rerun_over_bare", "sql_count": "sql_over_bare"}
+    archived = {}
+    if "bare_archived" in medians:
+        archived = {f"{names[f]}_archived": round(medians[f] / medians["bare_archived"], 2) for f in TARGETS}
     return {
-        **{f"{figure}_s": round(medians[figure], 2) for figure in FIGURES},
+        **{f"{figure}_s": round(medians[figure], 2) for figure in figures},
         **{names[figure]: round(ratio, 2) for figure, ratio in ratios.items()},
+        **archived,
         "targets": {names[figure]: target for figure, target in TARGETS.items()},
         "within_targets": {figure: ratios[figure] <= TARGETS[figure] for figure in TARGETS},
-        "samples_s": {figure: [round(s, 2) for s in samples[figure]] for figure in FIGURES},
+        "samples_s": {figure: [round(s, 2) for s in samples[figure]] for figure in figures},
     }
 
 
@@ -138,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ratios = {"cold_run": "cold_over_bare", "rerun": "rerun_over_bare", "sql_count": "sql_over_bare"}
     print(f"{'figure':<10} {'median s':>9} {'x bare':>7} {'target':>7}  samples (s)")
     for figure in FIGURES:
+        if f"{figure}_s" not in result:
+            continue
         ratio = result.get(ratios.get(figure, ""), 1.0)
         target = f"<= {TARGETS[figure]}" if figure in TARGETS else ""
         samples = result["samples_s"][figure]  # type: ignore[index]

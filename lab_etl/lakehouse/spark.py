@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab_etl import glue_job
 from lab_etl.errors import ConfigError
+from lab_etl.lakehouse import class_archive
 from lab_etl.lakehouse.jars import jar_paths
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def spark_conf(
     jars = ",".join(str(p) for p in jar_paths())
     log4j = files("lab_etl") / "resources" / "log4j2.properties"
     java_options = f"-Dlog4j2.configurationFile=file:{log4j}"
+    archived = class_archive.java_options()  # Spark's classes ready at start, once `lab-etl jars fetch` wrote them
+    if archived:
+        java_options += f" {archived}"
     return {
         "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
         "spark.app.name": "lab_etl",

@@ -44,12 +44,15 @@ def test_docstring_examples_hold() -> None:
 def test_rerun_and_sql_use_the_cold_runs_warehouse_and_bare_its_own(tmp_path: Path) -> None:
     landing, warehouse, bare = tmp_path / "landing", tmp_path / "wh", tmp_path / "bare"
     commands = latency.commands(landing, warehouse, bare, "local[1]")
-    assert list(commands) == ["bare", "cold_run", "rerun", "sql_count"]
+    assert list(commands) == ["bare", "bare_archived", "cold_run", "rerun", "sql_count"]
     assert commands["cold_run"] == commands["rerun"]
     assert commands["cold_run"][:3] == [sys.executable, "-m", "lab_etl.cli"]
     assert commands["cold_run"][3:] == ["run", "--landing", str(landing), "--warehouse", str(warehouse)]
     assert commands["sql_count"][3:] == ["sql", latency.SQL_COUNT, "--warehouse", str(warehouse)]
-    assert commands["bare"][-2:] == [str(bare), "local[1]"] and "spark_conf" in commands["bare"][2]
+    # the bare start without the class archive (Spark's own start), and with it (what lab_etl's commands start with)
+    assert commands["bare"][-3:] == [str(bare), "local[1]", "0"] and "spark_conf" in commands["bare"][2]
+    assert commands["bare_archived"][-3:] == [str(bare), "local[1]", "1"]
+    assert "LAB_ETL_CLASS_ARCHIVE" in commands["bare"][2]
 
 
 def test_children_import_this_checkout_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,6 +74,9 @@ def test_medians_and_ratios_to_bare() -> None:
     assert (result["bare_s"], result["cold_run_s"]) == (20.0, 90.0)
     assert (result["cold_over_bare"], result["rerun_over_bare"], result["sql_over_bare"]) == (4.5, 1.25, 2.0)
     assert result["within_targets"] == {"cold_run": True, "rerun": True, "sql_count": False}
+    assert "cold_over_bare_archived" not in result
+    result = latency.summarise({**samples, "bare_archived": [10.0]})
+    assert (result["cold_over_bare"], result["cold_over_bare_archived"]) == (4.5, 9.0)
 
 
 def test_new_plate_cost_ratio_is_largest_over_smallest_size() -> None:

@@ -1,0 +1,155 @@
+"""A class-data-sharing archive for the local driver JVM: Spark's, Delta's and Hadoop's classes loaded once, kept.
+
+Before its first job a local lab_etl command's JVM reads, parses and verifies some twenty thousand classes of Spark,
+Scala, Delta and Hadoop: about 4 s of a 2-core machine on every ``lab-etl sql``, ``report`` or ``run``. Java's
+dynamic class-data-sharing archive (JEP 350, Java 13+) keeps those classes in one file that a JVM maps at start.
+``lab-etl jars fetch`` (the README's set-up) writes it once: a child process runs a small Delta workload with
+``-XX:ArchiveClassesAtExit`` (:func:`build`), and every later local session starts with ``-XX:SharedArchiveFile``
+(:func:`java_options`, used by :func:`lab_etl.lakehouse.spark.spark_conf`).
+
+The archive is named after what it was made from: the Java runtime, pyspark's version and jars, and lab_etl's jars
+(:func:`archive_path`). A new JDK or jar therefore finds no archive and starts as before; the JVM itself also
+checks the archive against its class path and ignores one that does not match (``-Xshare:auto``), without a word,
+since CDS logging is off. ``LAB_ETL_CLASS_ARCHIVE=0`` turns it off. It touches nothing but start-up: on Glue, and on
+a cluster's executors, nothing changes.
+
+Examples
+--------
+>>> "-Xshare:auto" in java_options(Path("/tmp/lab_etl.jsa"))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lab_etl.lakehouse.jars import jar_paths, jars_dir
+
+#: Set to 0 (or "false") to start every JVM without the archive.
+ENV_SWITCH = "LAB_ETL_CLASS_ARCHIVE"
+
+#: How long the child that writes the archive may take (it runs a few small Delta writes).
+BUILD_TIMEOUT_S = 900
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _java() -> str:
+    """The java binary Spark's launcher will run: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return os.path.realpath(found) if found else "java"
+
+
+def archive_path() -> Path:
+    """Where the archive for this Java, pyspark and set of jars lives (it may not exist yet)."""
+    import pyspark
+
+    java = _java()
+    stamp = [java, str(os.stat(java).st_mtime_ns) if os.path.exists(java) else "", pyspark.__version__]
+    spark_jars = Path(pyspark.__file__).parent / "jars"
+    stamp += sorted(p.name for p in spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
+    stamp += [f"{p}:{p.stat().st_size}" for p in jar_paths()]
+    key = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
+    return jars_dir() / "class-archives" / f"driver-{key}.jsa"
+
+
+def java_options(archive: Path | None = None) -> str:
+    """The driver JVM options that map the archive, or "" when it is off or not written yet."""
+    if archive is None:
+        if not enabled():
+            return ""
+        try:
+            archive = archive_path()
+        except Exception:  # no jars yet, no pyspark: start as before
+            return ""
+        if not archive.is_file():
+            return ""
+    return f"-XX:SharedArchiveFile={archive} -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def build(*, force: bool = False) -> Path:
+    """Write the archive (unless it exists and ``force`` is False) and return its path.
+
+    A child process runs :func:`warm_up` with ``-XX:ArchiveClassesAtExit`` pointing at a temporary file; the JVM
+    writes the archive as it exits, and the file is moved into place only once the child's whole process group has
+    gone (the JVM outlives its Python by the seconds the dump takes).
+    """
+    target = archive_path()
+    if target.is_file() and not force:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="lab_etl_class_archive_"))
+    env = dict(os.environ, **{ENV_SWITCH: "0"})
+    command = [sys.executable, "-m", "lab_etl.lakehouse.class_archive", str(work / "warehouse"), str(partial)]
+    try:
+        child = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        output, _ = child.communicate(timeout=BUILD_TIMEOUT_S)
+        _wait_for_group(child.pid)
+        if child.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
+            tail = output.decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError("the JVM wrote no class archive: " + " | ".join(tail))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _wait_for_group(group: int, timeout: float = 120.0) -> None:
+    """Until no process of the process group ``group`` is left (the child's JVM included)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            return
+        time.sleep(0.1)
+
+
+def warm_up(warehouse: Path, archive: Path) -> None:
+    """Load what a lab_etl command loads: a session with the Delta catalog, a table created from its contract,
+    an append, a MERGE, a scoped overwrite, reads with a filter, a join and an aggregate, a parquet write and a
+    ``binaryFile`` read. The JVM dumps the classes it loaded to ``archive`` when it exits."""
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+    from lab_etl.lakehouse.spark import get_spark, spark_conf
+
+    options = spark_conf(warehouse)["spark.driver.extraJavaOptions"]
+    spark = get_spark(
+        warehouse,
+        extra_conf={"spark.driver.extraJavaOptions": f"{options} -XX:ArchiveClassesAtExit={archive} -Xlog:cds=off"},
+    )
+    from pyspark.sql import functions as F
+
+    runs = contract("run_plates")  # three string columns: run_id, step, plate_id
+    frame = spark.createDataFrame([("r1", "bronze", "P1"), ("r1", "silver", "P2")], runs.spark_schema())
+    rows = frame.select("plate_id", F.col("step").alias("kind"))
+    delta.append(spark, frame, runs)
+    delta.merge_new_rows(spark, frame, runs)
+    delta.replace_scope(spark, frame, runs, "plate_id", ["P1"])
+    table = spark.table(runs.qualified_name)
+    table.where(F.col("plate_id").isin(["P1", "P2"])).join(rows, "plate_id").groupBy("kind").count().collect()
+    table.write.mode("overwrite").parquet(str(warehouse / "_parquet"))
+    spark.read.format("binaryFile").load(str(warehouse / "_parquet")).select("path", "length").collect()
+    spark.sql(f"SELECT count(*) FROM {runs.qualified_name}").collect()
+    spark.stop()
+
+
+if __name__ == "__main__":
+    warm_up(Path(sys.argv[1]), Path(sys.argv[2]))
