@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for figure in FIGURES:
         if f"{figure}_s" not in result:
             continue
-        ratio = result.get(ratios.get(figure, ""), 1.0)
+        ratio = result.get(ratios.get(figure, ""), result[f"{figure}_s"] / result["bare_s"])  # type: ignore[operator]
         target = f"<= {TARGETS[figure]}" if figure in TARGETS else ""
         samples = result["samples_s"][figure]  # type: ignore[index]
         print(f"{figure:<10} {result[f'{figure}_s']:>9.2f} {ratio:>7.2f} {target:>7}  {samples}")

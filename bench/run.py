@@ -6,7 +6,8 @@ tests/conftest.py does). The floor runs in a child process of its own (bench/flo
 
 - ``pipeline_s``: :func:`lab_etl.pipeline.run.run_pipeline` on the landing of N plates, landing -> gold.
 - ``floor_s``: Spark copying the same bytes (``binaryFile``) into one Delta table, no parsing, in its own fresh
-  process after an untimed warm-up write (bench/floor.py), so that it does not move with what ran before it.
+  process after an untimed warm-up write (bench/floor.py), so that it does not move with what ran before it; the
+  median of three timed copies (``floor_samples_s``).
 - ``baseline_s``: the script a scientist would write: a pandas loop parsing each file (with lab_etl's parsers; the
   parse itself is not what is compared), reading the ELN exports and plate maps, joining readings to layouts,
   computing each plate's Z' and writing Parquet.
@@ -173,7 +174,13 @@ def measure(
     shutil.rmtree(floor_warehouse, ignore_errors=True)
     floor = io_floor(landing, floor_warehouse, master)
     floor_s, files = float(floor["floor_s"]), int(floor["files"])
-    log.info("floor (own process, after a %.1f s warm-up): %d files in %.1f s", floor["warmup_s"], files, floor_s)
+    log.info(
+        "floor (own process, after a %.1f s warm-up): %d files in %.1f s (median of %s)",
+        floor["warmup_s"],
+        files,
+        floor_s,
+        floor.get("floor_samples_s"),
+    )
 
     baseline_s, baseline = _timed(lambda: pandas_baseline(manifest, work / "pandas_out"))
     log.info("pandas baseline: %.1f s", baseline_s)
@@ -224,6 +231,7 @@ def measure(
         "pipeline_s": round(pipeline_s, 2),
         "floor_s": round(floor_s, 2),
         "floor_warmup_s": round(float(floor["warmup_s"]), 2),
+        "floor_samples_s": floor.get("floor_samples_s"),
         "baseline_s": round(baseline_s, 2),
         "incremental_s": round(incremental_s, 2),
         "one_new_plate_s": round(incremental_s, 2),

@@ -74,6 +74,8 @@ def spark_conf(
     archived = class_archive.java_options()  # Spark's classes ready at start, once `lab-etl jars fetch` wrote them
     if archived:
         java_options += f" {archived}"
+    if os.environ.get("LAB_ETL_DRIVER_JAVA_OPTIONS"):  # e.g. JIT or GC settings for the local driver JVM
+        java_options += " " + os.environ["LAB_ETL_DRIVER_JAVA_OPTIONS"]
     return {
         "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
         "spark.app.name": "lab_etl",
