@@ -96,8 +96,13 @@ def demo_lakehouse(spark, warehouse: Path):  # type: ignore[no-untyped-def]
     from lab_etl.cli import cli
     from lab_etl.lakehouse.spark import DATABASES, ensure_databases
 
+    # built = the demo landing was run into the lakehouse as it is now: a gold table with a THIO-1 plate alone is not
+    # enough (another test's landing has that plate too, and left its own lakehouse behind)
+    landing = str(EXAMPLES_LANDING).replace("'", "''")
     built = (
-        spark.catalog.tableExists("lab_gold.assay_results_flat")
+        spark.catalog.tableExists("lab_bronze.ingest_runs")
+        and spark.catalog.tableExists("lab_gold.assay_results_flat")
+        and spark.sql(f"SELECT count(*) FROM lab_bronze.ingest_runs WHERE landing = '{landing}'").first()[0]
         and spark.sql("SELECT count(*) FROM lab_gold.assay_results_flat WHERE plate_id = 'THIO-1'").first()[0]
     )
     if not built:
