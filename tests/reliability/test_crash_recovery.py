@@ -1,6 +1,6 @@
-"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion: during the
-readings write, and (one chained test) at the first CREATE TABLE, in silver, in gold and during the ingest-log
-append, compared table by table with a clean run.
+"""A ``lab-etl run`` killed with SIGKILL in the middle of a Delta write, then run again to completion: one chained
+test kills it at the first CREATE TABLE, during the readings write, in silver, in gold and during the ingest-log
+append, and compares every table with a clean run's.
 
 The kill runs in a subprocess with its own warehouse (its own JVM); the tables are read back
 with the ``deltalake`` package, by path and without a JVM, so the check shares nothing with the killed process.
@@ -20,16 +20,8 @@ from typing import Any
 
 import pytest
 
-from lab_etl.parsers.registry import parse_bytes
-
 pytestmark = pytest.mark.slow
 
-GOOD = [
-    "agilent_gen5/endpoint_singleplate.txt",
-    "perkin_elmer_envision/PE_Envision_absorbance_A450_example.csv",
-]
-BAD = "moldev_softmax_pro/errors/missing_measurement_table_row.txt"
-NATURAL_KEY = ("source_sha256", "plate_id", "well", "measurement", "channel", "read_index")
 LAB_ETL = Path(sys.executable).with_name("lab-etl")
 #: A run takes 30-100 s on a loaded 2-core machine; this is the bound past which the test calls it hung.
 RUN_TIMEOUT_S = 420
@@ -54,91 +46,14 @@ def _command(landing: Path, warehouse: Path) -> list[str]:
     return [str(LAB_ETL), "run", "--landing", str(landing), "--warehouse", str(warehouse)]
 
 
-def _kill_during_readings_write(landing: Path, warehouse: Path, cwd: Path) -> str:
-    """Start a run and SIGKILL its process group as soon as the readings table has data files but (ideally) no
-    commit for them yet; return which state the table was in at the kill."""
-    readings = _table(warehouse, "instrument_readings")
-    process = subprocess.Popen(
-        _command(landing, warehouse),
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the kill takes the JVM with it
-    )
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    state = "no readings write seen"
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"the run ended (exit {process.returncode}) before a readings write was seen")
-            data_files = list(readings.glob("part-*.parquet")) if readings.is_dir() else []
-            committed = "00000000000000000001.json" in _commits(readings)
-            if data_files or committed:
-                state = "data files written, commit pending" if not committed else "readings commit done"
-                break
-            time.sleep(0.005)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the run was not killed: it had already finished"
-    return state
-
-
-def test_sigkill_during_delta_write_then_rerun_loses_nothing_and_doubles_nothing(
-    tmp_path: Path, data_dir: Path, record_property: Any
-) -> None:
-    landing = tmp_path / "landing"
-    (landing / "plates").mkdir(parents=True)
-    for name in GOOD:
-        shutil.copy(data_dir / "instruments" / name, landing / "plates" / Path(name).name)
-    shutil.copy(data_dir / "instruments" / BAD, landing / "plates" / "bad export.txt")
-    warehouse = tmp_path / "warehouse"
-    expected = {
-        Path(name).name: len(parse_bytes((data_dir / "instruments" / name).read_bytes(), Path(name).name).readings)
-        for name in GOOD
-    }
-
-    state = _kill_during_readings_write(landing, warehouse, tmp_path)
-    record_property("killed_at", state)
-
-    # At the kill: whatever Delta shows is a whole commit: no rows, or every row of the merge.
-    readings = _table(warehouse, "instrument_readings")
-    at_kill = _rows(readings) if (readings / "_delta_log").is_dir() else []
-    assert len(at_kill) in (0, sum(expected.values())), f"partial commit visible after a kill ({state})"
-
-    rerun = subprocess.run(
-        _command(landing, warehouse), cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
-    )
-    assert rerun.returncode == 0, f"rerun after a kill ({state}) failed:\n{rerun.stdout[-3000:]}{rerun.stderr[-3000:]}"
-
-    rows = _rows(readings)
-    keys = Counter(tuple(row[k] for k in NATURAL_KEY) for row in rows)
-    assert [key for key, n in keys.items() if n > 1] == [], f"duplicate natural keys after a kill ({state})"
-    per_file = Counter(str(row["source_file"]).rsplit("/", 1)[-1] for row in rows)
-    assert dict(per_file) == expected, f"readings lost or added after a kill ({state})"
-    assert [row for row in rows if not (row["run_id"] and row["source_sha256"] and row["well"])] == []
-
-    log = _rows(_table(warehouse, "ingest_log"))
-    logged = Counter(str(row["file_name"]) for row in log)
-    assert logged == Counter({name: 1 for name in [*expected, "bad export.txt"]}), f"ingest_log after ({state})"
-    status = {str(row["file_name"]): row["status"] for row in log}
-    assert status == {**{name: "parsed" for name in expected}, "bad export.txt": "quarantined"}
-    quarantine = _rows(_table(warehouse, "quarantine"))
-    assert [row["file_name"] for row in quarantine] == ["bad export.txt"]
-    assert "rows" in str(quarantine[0]["reason"])
-    # the killed run never reached its run row; the rerun accounts for every file
-    runs = _rows(_table(warehouse, "ingest_runs"))
-    assert [(r["files_seen"], r["files_parsed"], r["files_quarantined"], r["files_duplicate"]) for r in runs] == [
-        (3, 2, 1, 0)
-    ]
-
-
 # ------------------------------------------------------------------------------------- kills at every step
 #
 # One chained test: a landing that reaches silver and gold (the ``chain`` landing of tests/expected_rows.py: an LC-MS
 # plate with its ELN layout, a plate-reader plate without one, the same bytes again under another name, a bad file, a
-# ChEMBL download) is run and killed at four points in turn, each rerun picking up what the last one left: the first
-# CREATE TABLE of a fresh warehouse, the silver step, the gold step, the ingest-log append. A fifth run completes.
+# ChEMBL download) is run and killed at five points in turn, each rerun picking up what the last one left: the first
+# CREATE TABLE of a fresh warehouse, the readings write (data files written, their commit pending, if the poll is
+# quick enough; else the commit just made), the silver step, the gold step, the ingest-log append. A sixth run
+# completes.
 # The reference is the stored summary of a clean run of that landing (tests/data/expected/chain.json, written by
 # ``python -m tests.expected_rows --write --landing chain``): after the last run every table must equal it (run ids,
 # run clocks and folders left out), and right after each kill every table must be empty or already equal to it (a
@@ -273,6 +188,7 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
     )
     points = [
         ("the first CREATE TABLE", _first_create),
+        ("the readings write", _data_write("instrument_readings")),
         ("the silver write", _data_write(*SILVER_TABLES)),
         ("the gold write", _data_write(*GOLD_TABLES)),
         ("the ingest-log append", _data_write("ingest_log")),
@@ -298,7 +214,7 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
 
     differences = compare(expected, _summary(warehouse, landing))
     assert differences == [], (
-        "after four kills and a rerun the tables differ from a clean run's (stored):\n" + "\n".join(differences)
+        "after five kills and a rerun the tables differ from a clean run's (stored):\n" + "\n".join(differences)
     )
     assert _duplicate_keys(warehouse) == {}
     log = _table_rows(_folder(warehouse, "ingest_log"))
@@ -306,7 +222,7 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
     assert sorted(str(Path(row["path"].removeprefix("file:")).relative_to(landing)) for row in log) == landing_files
     # the run log is true: one row, the completed run's; every bookkeeping row belongs to it
     runs = {row["run_id"] for row in _table_rows(_folder(warehouse, "ingest_runs"))}
-    assert len(runs) == 1, f"{len(runs)} ingest_runs rows after four killed runs and one complete one"
+    assert len(runs) == 1, f"{len(runs)} ingest_runs rows after five killed runs and one complete one"
     for name in ("ingest_log", "run_plates", "dq_results"):
         assert {row["run_id"] for row in _table_rows(_folder(warehouse, name))} == runs, f"{name} names another run"
 
