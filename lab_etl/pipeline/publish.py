@@ -72,16 +72,12 @@ class Publisher:
     def write_results(self) -> None:
         """Append every gate result of the run to ``lab_bronze.dq_results`` in one commit, and render the run's
         Data Docs pages (with the index) in one build."""
-        from lab_etl.lakehouse.frames import records_frame
+        if not self.results:
+            return
+        from lab_etl.quality.gate import append_results, build_docs
 
         docs_dir = self._docs_dir()
-        if self.results and docs_dir is not None:
-            from lab_etl.quality.gate import build_docs
-
+        if docs_dir is not None:
             build_docs(docs_dir)
-
-        rows = [row for result in self.results for row in result.rows]
-        if rows:
-            dq = contract("dq_results")
-            delta.append(self.spark, records_frame(self.spark, rows, dq), dq)
+        append_results(self.spark, self.results)
         self.results.clear()
