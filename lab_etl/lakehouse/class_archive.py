@@ -115,9 +115,7 @@ def _wait_for_group(group: int, timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         try:
             os.killpg(group, 0)
-        except ProcessLookupError:
-            return
-        except PermissionError:
+        except (ProcessLookupError, PermissionError):  # gone, or no longer ours to signal
             return
         time.sleep(0.1)
 
