@@ -3,9 +3,9 @@
 Before its first job a local lab_etl command's JVM reads, parses and verifies some twenty thousand classes of Spark,
 Scala, Delta and Hadoop: about 4 s of a 2-core machine on every ``lab-etl sql``, ``report`` or ``run``. Java's
 dynamic class-data-sharing archive (JEP 350, Java 13+) keeps those classes in one file that a JVM maps at start.
-``lab-etl jars fetch`` (the README's set-up) writes it once: a child process runs a small Delta workload with
-``-XX:ArchiveClassesAtExit`` (:func:`build`), and every later local session starts with ``-XX:SharedArchiveFile``
-(:func:`java_options`, used by :func:`lab_etl.lakehouse.spark.spark_conf`).
+``lab-etl jars fetch`` (the README's set-up) writes it once: a child process runs a small Delta workload
+(:mod:`lab_etl.lakehouse.warm_up`) with ``-XX:ArchiveClassesAtExit`` (:func:`build`), and every later local session
+starts with ``-XX:SharedArchiveFile`` (:func:`java_options`, used by :func:`lab_etl.lakehouse.spark.spark_conf`).
 
 The archive is named after what it was made from: the Java runtime, pyspark's version and jars, and lab_etl's jars
 (:func:`archive_path`). A new JDK or jar therefore finds no archive and starts as before; the JVM itself also
@@ -80,7 +80,8 @@ def java_options(archive: Path | None = None) -> str:
 def build(*, force: bool = False) -> Path:
     """Write the archive (unless it exists and ``force`` is False) and return its path.
 
-    A child process runs :func:`warm_up` with ``-XX:ArchiveClassesAtExit`` pointing at a temporary file; the JVM
+    A child process runs :func:`lab_etl.lakehouse.warm_up.warm_up` with ``-XX:ArchiveClassesAtExit`` pointing at a
+    temporary file; the JVM
     writes the archive as it exits, and the file is moved into place only once the child's whole process group has
     gone (the JVM outlives its Python by the seconds the dump takes).
     """
@@ -92,7 +93,7 @@ def build(*, force: bool = False) -> Path:
     partial.unlink(missing_ok=True)
     work = Path(tempfile.mkdtemp(prefix="lab_etl_class_archive_"))
     env = dict(os.environ, **{ENV_SWITCH: "0"})
-    command = [sys.executable, "-m", "lab_etl.lakehouse.class_archive", str(work / "warehouse"), str(partial)]
+    command = [sys.executable, "-m", "lab_etl.lakehouse.warm_up", str(work / "warehouse"), str(partial)]
     try:
         child = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -118,36 +119,3 @@ def _wait_for_group(group: int, timeout: float = 120.0) -> None:
         except (ProcessLookupError, PermissionError):  # gone, or no longer ours to signal
             return
         time.sleep(0.1)
-
-
-def warm_up(warehouse: Path, archive: Path) -> None:
-    """Load what a lab_etl command loads: a session with the Delta catalog, a table created from its contract,
-    an append, a MERGE, a scoped overwrite, reads with a filter, a join and an aggregate, a parquet write and a
-    ``binaryFile`` read. The JVM dumps the classes it loaded to ``archive`` when it exits."""
-    from lab_etl.contracts import contract
-    from lab_etl.lakehouse import delta
-    from lab_etl.lakehouse.spark import get_spark, spark_conf
-
-    options = spark_conf(warehouse)["spark.driver.extraJavaOptions"]
-    spark = get_spark(
-        warehouse,
-        extra_conf={"spark.driver.extraJavaOptions": f"{options} -XX:ArchiveClassesAtExit={archive} -Xlog:cds=off"},
-    )
-    from pyspark.sql import functions as F
-
-    runs = contract("run_plates")  # three string columns: run_id, step, plate_id
-    frame = spark.createDataFrame([("r1", "bronze", "P1"), ("r1", "silver", "P2")], runs.spark_schema())
-    rows = frame.select("plate_id", F.col("step").alias("kind"))
-    delta.append(spark, frame, runs)
-    delta.merge_new_rows(spark, frame, runs)
-    delta.replace_scope(spark, frame, runs, "plate_id", ["P1"])
-    table = spark.table(runs.qualified_name)
-    table.where(F.col("plate_id").isin(["P1", "P2"])).join(rows, "plate_id").groupBy("kind").count().collect()
-    table.write.mode("overwrite").parquet(str(warehouse / "_parquet"))
-    spark.read.format("binaryFile").load(str(warehouse / "_parquet")).select("path", "length").collect()
-    spark.sql(f"SELECT count(*) FROM {runs.qualified_name}").collect()
-    spark.stop()
-
-
-if __name__ == "__main__":
-    warm_up(Path(sys.argv[1]), Path(sys.argv[2]))
