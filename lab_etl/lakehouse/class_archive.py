@@ -51,12 +51,15 @@ def _java() -> str:
 
 
 def archive_path() -> Path:
-    """Where the archive for this Java, pyspark and set of jars lives (it may not exist yet)."""
+    """Where the archive for this Java, this pyspark install and set of jars lives (it may not exist yet)."""
     import pyspark
 
     java = _java()
     stamp = [java, str(os.stat(java).st_mtime_ns) if os.path.exists(java) else "", pyspark.__version__]
-    spark_jars = Path(pyspark.__file__).parent / "jars"
+    # the JVM's class path is this pyspark's jars folder: an archive made from another install's (another virtualenv)
+    # would be refused by the JVM, so each install gets its own
+    spark_jars = Path(pyspark.__file__).resolve().parent / "jars"
+    stamp.append(str(spark_jars))
     stamp += sorted(p.name for p in spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
     stamp += [f"{p}:{p.stat().st_size}" for p in jar_paths()]
     key = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]

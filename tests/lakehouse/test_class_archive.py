@@ -47,6 +47,13 @@ def test_the_archive_is_named_after_java_pyspark_and_the_jars(monkeypatch: pytes
     assert class_archive.archive_path() != first
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "another-jdk"))
     assert class_archive.archive_path() != first
+    monkeypatch.delenv("JAVA_HOME")
+    # the same pyspark in another virtualenv is another class path, which the JVM would not take the archive for
+    import pyspark
+
+    second = class_archive.archive_path()
+    monkeypatch.setattr(pyspark, "__file__", str(tmp_path / "other-venv" / "pyspark" / "__init__.py"))
+    assert class_archive.archive_path() != second
 
 
 def test_a_stale_or_broken_archive_is_ignored_without_a_word(tmp_path: Path) -> None:
