@@ -276,17 +276,23 @@ def catalog_reader(spark: SparkSession) -> TableReader:
     return read
 
 
+def table_folder(warehouse: Path, table: str) -> Path:
+    """The Delta folder of a contract table in a local warehouse: ``<warehouse>/<database>.db/<table>``."""
+    from lab_etl.contracts import contract
+
+    spec = contract(table)
+    return warehouse / f"{spec.database}.db" / spec.table
+
+
 def folder_reader(warehouse: Path) -> TableReader:
     """The tables of a local warehouse folder read by path with the ``deltalake`` package: no Spark and no JVM,
     so a warehouse another process wrote (or was killed writing) is read as its last whole commit. A folder without
     a commit is a table that does not exist. Timestamps come back as Spark collects them (UTC, without a zone)."""
-    from lab_etl.contracts import contract
 
     def read(table: str) -> tuple[list[str], Callable[[list[str]], Iterable[Sequence[Any]]]] | None:
         from deltalake import DeltaTable
 
-        spec = contract(table)
-        folder = warehouse / f"{spec.database}.db" / spec.table
+        folder = table_folder(warehouse, table)
         log = folder / "_delta_log"
         if not log.is_dir() or not any(p.name.endswith(".json") for p in log.iterdir()):
             return None

@@ -105,12 +105,11 @@ def standalone_cluster(tmp_path: Path) -> Iterator[StandaloneCluster]:
             _stop(process)
 
 
-def _start_run(warehouse: Path, master: str | None, log: Path) -> subprocess.Popen[bytes]:
-    """`lab-etl run` on the demo landing in its own process (its own driver JVM), importing this checkout."""
+def _start_run(warehouse: Path, master: str, log: Path) -> subprocess.Popen[bytes]:
+    """`lab-etl run` on the demo landing against ``master`` in its own process (its own driver JVM), importing this
+    checkout."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable)
-    env.pop("LAB_ETL_SPARK_MASTER", None)
-    if master:
-        env["LAB_ETL_SPARK_MASTER"] = master
+    env["LAB_ETL_SPARK_MASTER"] = master
     command = [sys.executable, "-c", "from lab_etl.cli import cli; cli()", "run"]
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -134,7 +133,7 @@ def _finish(run: subprocess.Popen[bytes], log: Path, what: str) -> None:
 def test_a_standalone_cluster_writes_the_rows_of_local_mode(
     standalone_cluster: StandaloneCluster, tmp_path: Path
 ) -> None:
-    from tests.expected_rows import DEMO_LANDING, assert_same, folder_reader, load_expected, summarise
+    from tests.expected_rows import assert_same, folder_reader, load_expected, summarise
 
     cluster_log = tmp_path / "cluster.log"
     clustered = _start_run(tmp_path / "cluster", standalone_cluster.master_url, cluster_log)
@@ -148,5 +147,5 @@ def test_a_standalone_cluster_writes_the_rows_of_local_mode(
     assert {"lab_etl.zip", "delta-spark_2.12-3.3.0.jar"} <= shipped, shipped
 
     warehouse = tmp_path / "cluster"
-    actual = summarise(folder_reader(warehouse), DEMO_LANDING, warehouse=warehouse)
+    actual = summarise(folder_reader(warehouse), LANDING, warehouse=warehouse)
     assert_same(load_expected("demo"), actual, "the demo landing run on a standalone cluster")

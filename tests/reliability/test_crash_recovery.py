@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.expected_rows import table_folder
+
 pytestmark = pytest.mark.slow
 
 LAB_ETL = Path(sys.executable).with_name("lab-etl")
@@ -27,19 +29,10 @@ LAB_ETL = Path(sys.executable).with_name("lab-etl")
 RUN_TIMEOUT_S = 420
 
 
-def _table(warehouse: Path, name: str) -> Path:
-    return warehouse / "lab_bronze.db" / name
-
-
 def _rows(table: Path) -> list[dict[str, object]]:
     from deltalake import DeltaTable
 
     return DeltaTable(str(table)).to_pyarrow_table().to_pylist()  # type: ignore[no-any-return]
-
-
-def _commits(table: Path) -> set[str]:
-    log = table / "_delta_log"
-    return {p.name for p in log.glob("*.json")} if log.is_dir() else set()
 
 
 def _command(landing: Path, warehouse: Path) -> list[str]:
@@ -63,13 +56,6 @@ def _command(landing: Path, warehouse: Path) -> list[str]:
 SILVER_TABLES = ("plate_results",)
 GOLD_TABLES = ("plate_qc", "assay_results_flat")
 POLL_S = 0.002
-
-
-def _folder(warehouse: Path, name: str) -> Path:
-    from lab_etl.contracts import contract
-
-    spec = contract(name)
-    return warehouse / f"{spec.database}.db" / spec.table
 
 
 def _versions(folder: Path) -> list[int]:
@@ -105,7 +91,7 @@ def _data_write(*tables: str) -> Any:
 
     def seen(warehouse: Path) -> str | None:
         for name in tables:
-            folder = _folder(warehouse, name)
+            folder = table_folder(warehouse, name)
             if not folder.is_dir():
                 continue
             committed = any(v >= 1 for v in _versions(folder))
@@ -168,7 +154,7 @@ def _duplicate_keys(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
     found = {}
     for name in all_tables():
         key = contract(name).natural_key
-        counts = Counter(tuple(row[k] for k in key) for row in _table_rows(_folder(warehouse, name)))
+        counts = Counter(tuple(row[k] for k in key) for row in _table_rows(table_folder(warehouse, name)))
         doubled = [k for k, n in counts.items() if n > 1]
         if doubled:
             found[name] = doubled[:5]
@@ -205,7 +191,7 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
                 partial
             )
         assert _duplicate_keys(warehouse) == {}, f"duplicate natural keys right after the kill at {what}"
-        assert _table_rows(_folder(warehouse, "ingest_runs")) == [], f"a killed run (at {what}) wrote a run row"
+        assert _table_rows(table_folder(warehouse, "ingest_runs")) == [], f"a killed run (at {what}) wrote a run row"
 
     rerun = subprocess.run(
         _command(landing, warehouse), cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
@@ -217,14 +203,16 @@ def test_sigkill_at_create_silver_gold_and_log_then_rerun_equals_a_clean_run(
         "after five kills and a rerun the tables differ from a clean run's (stored):\n" + "\n".join(differences)
     )
     assert _duplicate_keys(warehouse) == {}
-    log = _table_rows(_folder(warehouse, "ingest_log"))
+    log = _table_rows(table_folder(warehouse, "ingest_log"))
     landing_files = sorted(str(p.relative_to(landing)) for p in landing.rglob("*") if p.is_file())
     assert sorted(str(Path(row["path"].removeprefix("file:")).relative_to(landing)) for row in log) == landing_files
     # the run log is true: one row, the completed run's; every bookkeeping row belongs to it
-    runs = {row["run_id"] for row in _table_rows(_folder(warehouse, "ingest_runs"))}
+    runs = {row["run_id"] for row in _table_rows(table_folder(warehouse, "ingest_runs"))}
     assert len(runs) == 1, f"{len(runs)} ingest_runs rows after five killed runs and one complete one"
     for name in ("ingest_log", "run_plates", "dq_results"):
-        assert {row["run_id"] for row in _table_rows(_folder(warehouse, name))} == runs, f"{name} names another run"
+        assert {row["run_id"] for row in _table_rows(table_folder(warehouse, name))} == runs, (
+            f"{name} names another run"
+        )
 
 
 def test_a_create_table_killed_before_its_first_commit_does_not_wedge_the_warehouse(lakehouse: Any) -> None:
