@@ -243,3 +243,124 @@ def test_misuse_raises_data_quality_error(spark: SparkSession, thiolation: DataF
         validate(thiolation, READINGS, run_id="r", docs_dir=not_a_folder)
     with pytest.raises(DataQualityError, match="needs a table contract"):
         validate(thiolation, 42, run_id="r")  # type: ignore[arg-type]
+
+
+# --- the batch on the driver: one Spark job, the same rows as the Spark engine ----------------------------------
+
+
+def _plate_qc(spark: SparkSession, broken: bool) -> DataFrame:
+    """Three plate_qc rows; ``broken`` breaks three rules: Z' above 1, more flagged wells than wells, a null key."""
+    from pyspark.sql.types import StructField, StructType
+
+    schema = StructType([StructField(f.name, f.dataType, True) for f in contract("plate_qc").spark_schema().fields])
+    base = dict(
+        source_sha256="s" * 64, measurement="luminescence", channel="1", source_file="p.csv", read_index=1,
+        wells=384, flagged_wells=2, positive_controls=16, negative_controls=16, positive_mean=1000.0,
+        positive_sd=20.0, negative_mean=100.0, negative_sd=10.0, z_prime=0.9, signal_to_background=10.0,
+        positive_cv_pct=2.0, negative_cv_pct=10.0, blank_cv_pct=None, edge_effect_pct=1.5, qc_pass=True,
+        qc_reasons=None,
+    )  # fmt: skip
+    rows = [dict(base, plate_id=f"P{i}") for i in range(3)]
+    if broken:
+        rows[0].update(z_prime=1.7)
+        rows[1].update(flagged_wells=400)
+        rows[2].update(channel=None, z_prime=None)
+    return spark.createDataFrame([tuple(r[f.name] for f in schema.fields) for r in rows], schema)
+
+
+def _batches(spark: SparkSession, thiolation: DataFrame) -> dict[str, tuple[DataFrame, str]]:
+    well = F.col("well")
+    flat = _assay_results_flat(thiolation)
+    readings = "instrument_readings"
+    no_plate = F.lit(None).cast("string")
+    return {
+        "readings good": (thiolation, readings),
+        "readings bad well": (thiolation.withColumn("well", F.when(well == "A01", "A1").otherwise(well)), readings),
+        "readings null key": (
+            thiolation.withColumn("plate_id", F.when(well == "B02", no_plate).otherwise(F.col("plate_id"))),
+            readings,
+        ),
+        "readings duplicate": (
+            thiolation.unionByName(thiolation.where("well = 'A01' AND measurement = 'yield'")),
+            readings,
+        ),
+        "readings bad flag": (
+            thiolation.withColumn("flag", F.when(well == "H12", "bogus").otherwise(F.col("flag"))),
+            readings,
+        ),
+        "readings empty": (thiolation.limit(0), readings),
+        "flat good": (flat, "assay_results_flat"),
+        "flat 140 %": (
+            flat.withColumn("value", F.when(well.isin("A01", "A03"), 140.0).otherwise(F.col("value"))),
+            "assay_results_flat",
+        ),
+        "plate_qc good": (_plate_qc(spark, broken=False), "plate_qc"),
+        "plate_qc broken": (_plate_qc(spark, broken=True), "plate_qc"),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "readings good",
+        "readings bad well",
+        "readings null key",
+        "readings duplicate",
+        "readings bad flag",
+        "readings empty",
+        "flat good",
+        "flat 140 %",
+        "plate_qc good",
+        "plate_qc broken",
+    ],
+)
+def test_a_batch_validated_on_the_driver_gives_the_rows_of_the_spark_engine(
+    spark: SparkSession, thiolation: DataFrame, name: str
+) -> None:
+    frame, table = _batches(spark, thiolation)[name]
+    local = validate(frame, table, run_id="run-same")
+    remote = validate(frame, table, run_id="run-same", engine="spark")
+
+    assert (local.engine, remote.engine) == ("pandas", "spark")
+    assert local.success == remote.success
+    assert [f.reason for f in local.failures] == [f.reason for f in remote.failures]
+    same = [{**vars(row), "evaluated_at": None} for row in local.rows]
+    assert same == [{**vars(row), "evaluated_at": None} for row in remote.rows]
+    if name.endswith("broken"):
+        assert sorted(local.failed_types) == [
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            "expect_column_values_to_be_between",
+            "expect_column_values_to_not_be_null",
+        ]
+
+
+def test_a_small_batch_costs_one_spark_job(spark: SparkSession, thiolation: DataFrame) -> None:
+    """The gate of an arrival: the batch is collected once; every metric is computed on the driver."""
+    batch = thiolation.where("well != 'A01'").cache()
+    batch.count()  # the rows the step computed (in a run: the persisted frame about to be written)
+    tracker = spark.sparkContext.statusTracker()
+    group = "gate-one-job"
+    spark.sparkContext.setJobGroup(group, "one gate")
+    try:
+        result = validate(batch, READINGS, run_id="run-one-job")
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+    assert result.success and result.engine == "pandas"
+    assert len(tracker.getJobIdsForGroup(group)) == 1
+
+
+def test_large_batches_and_nan_stay_with_the_spark_engine(
+    spark: SparkSession, thiolation: DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LOCAL_ROWS the batch is not brought to the driver; a NaN (which pandas would read as null) keeps the
+    batch in Spark too, so that a NaN value is not reported as a missing one."""
+    monkeypatch.setenv("LAB_ETL_GATE_LOCAL_ROWS", "100")
+    assert validate(thiolation, READINGS, run_id="run-large").engine == "spark"
+    monkeypatch.delenv("LAB_ETL_GATE_LOCAL_ROWS")
+    with_nan = thiolation.withColumn(
+        "value", F.when(F.col("well") == "A01", F.lit(float("nan"))).otherwise(F.col("value"))
+    )
+    result = validate(with_nan, READINGS, run_id="run-nan")
+    assert result.engine == "spark" and result.success, result.summary()
+    with pytest.raises(DataQualityError, match="engine is 'auto' or 'spark'"):
+        validate(thiolation, READINGS, run_id="r", engine="pandas")
