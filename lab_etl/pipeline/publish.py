@@ -35,13 +35,20 @@ class Publisher:
     lines: list[str] = field(default_factory=list)
 
     def publish(
-        self, frame: DataFrame, table: str, scope: list[str], *, write: DataFrame | None = None
+        self,
+        frame: DataFrame,
+        table: str,
+        scope: list[str],
+        *,
+        write: DataFrame | None = None,
+        skip_empty: bool = False,
     ) -> Commit | None:
         """Validate ``frame`` against ``table``'s suite; when it passes, replace the table's rows of ``scope``
         (plate ids) with it. Returns the commit, or None when the gate held the batch back or the scope is empty.
 
         ``write`` is the same rows as ``frame`` with observers attached (``DataFrame.observe``), so that the write
-        itself counts what the report needs, with no extra Spark job.
+        itself counts what the report needs, with no extra Spark job. With ``skip_empty`` a batch without rows is
+        no batch: no gate result, no write, None (the gate's own collection finds it empty, no extra job).
         """
         from lab_etl.lakehouse.spark import warehouse_location
         from lab_etl.quality.gate import validate
@@ -51,7 +58,16 @@ class Publisher:
         table_contract = contract(table)
         warehouse = warehouse_location(self.spark)
         # the Data Docs pages are rendered once, with the index, when the run's results are written
-        result = validate(frame, table_contract, run_id=self.run_id, docs_dir=self._docs_dir(), build_docs=False)
+        result = validate(
+            frame,
+            table_contract,
+            run_id=self.run_id,
+            docs_dir=self._docs_dir(),
+            build_docs=False,
+            skip_empty=skip_empty,
+        )
+        if skip_empty and not result.batch_rows:
+            return None
         self.results.append(result)
         if not result.success:
             held = f"{warehouse.rstrip('/')}/_quarantine/{table_contract.qualified_name}/{self.run_id}"

@@ -133,6 +133,7 @@ class GateResult:
     seconds: float = 0.0
     statistics: dict[str, Any] = field(default_factory=dict)
     engine: str = "spark"  # where the metrics were computed: "pandas" (batch collected in one job) or "spark"
+    batch_rows: int = 0
 
     @property
     def failed_types(self) -> list[str]:
@@ -171,6 +172,7 @@ def validate(
     extra: Sequence[Mapping[str, Any]] = (),
     build_docs: bool = True,
     engine: str = "auto",
+    skip_empty: bool = False,
 ) -> GateResult:
     """Validate one batch against its table's suite; write nothing but Data Docs.
 
@@ -194,6 +196,10 @@ def validate(
         ``"auto"``: a batch of at most :data:`LOCAL_ROWS` rows without NaN is collected in one Spark job and
         validated by Great Expectations' pandas engine, any other by its Spark engine; ``"spark"``: always the Spark
         engine. The verdicts and counts are the same either way; ``GateResult.engine`` says which ran.
+    skip_empty:
+        When the batch has no rows, evaluate nothing and store no Data Docs: the result passes with no rows and
+        ``batch_rows`` 0 (for a caller to whom an empty batch is no batch at all; by default an empty batch fails
+        the row count).
 
     Returns
     -------
@@ -224,8 +230,11 @@ def validate(
     evaluated_at = datetime.now(UTC)
     runtime = _runtime(docs_dir)
     local = _local_batch(df, _local_rows()) if engine == "auto" else None
+    used = "spark" if local is None else "pandas"
     if local is not None:
         batch_rows = len(local)
+        if skip_empty and not batch_rows:
+            return GateResult(table.qualified_name, run_id, True, (), (), engine=used)
         with runtime.lock:
             outcome, docs_page = runtime.run(table, suite, local, run_id, evaluated_at, build_docs=build_docs)
     else:
@@ -235,6 +244,8 @@ def validate(
             df = df.persist()
         try:
             batch_rows = df.count()
+            if skip_empty and not batch_rows:
+                return GateResult(table.qualified_name, run_id, True, (), (), engine=used)
             with runtime.lock:
                 outcome, docs_page = runtime.run(table, suite, df, run_id, evaluated_at, build_docs=build_docs)
         finally:
@@ -258,7 +269,8 @@ def validate(
         docs_page=docs_page,
         seconds=seconds,
         statistics=dict(outcome.statistics or {}),
-        engine="spark" if local is None else "pandas",
+        engine=used,
+        batch_rows=batch_rows,
     )
     log.info("%s (%.1f s, %s engine)", result.summary(), seconds, result.engine)
     return result

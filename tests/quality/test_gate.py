@@ -364,3 +364,21 @@ def test_large_batches_and_nan_stay_with_the_spark_engine(
     assert result.engine == "spark" and result.success, result.summary()
     with pytest.raises(DataQualityError, match="engine is 'auto' or 'spark'"):
         validate(thiolation, READINGS, run_id="r", engine="pandas")
+
+
+def test_an_empty_batch_can_be_no_batch_at_all(spark: SparkSession, thiolation: DataFrame, tmp_path: Path) -> None:
+    """What gold does with plates that have no layout (no flat rows): no verdict, no Data Docs page, no write."""
+    from lab_etl.pipeline.publish import Publisher
+
+    docs = tmp_path / "_data_docs"
+    skipped = validate(thiolation.limit(0), READINGS, run_id="run-none", docs_dir=docs, skip_empty=True)
+    assert (skipped.success, skipped.rows, skipped.batch_rows) == (True, (), 0)
+    assert not list(docs.glob("**/*.json"))  # nothing stored for the Data Docs
+    assert validate(thiolation, READINGS, run_id="run-some", skip_empty=True).batch_rows == 288
+
+    publisher = Publisher(spark, "run-none")
+    assert (
+        publisher.publish(_assay_results_flat(thiolation).limit(0), "assay_results_flat", ["p"], skip_empty=True)
+        is None
+    )
+    assert publisher.results == [] and publisher.held_back == []
