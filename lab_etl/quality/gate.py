@@ -233,26 +233,18 @@ def validate(
     runtime = _runtime(docs_dir)
     local = _local_batch(df, _local_rows()) if engine == "auto" else None
     used = "spark" if local is None else "pandas"
-    if local is not None:
-        batch_rows = len(local)
+    # On the Spark engine every expectation is at least one Spark job over the batch: compute the batch once.
+    persisted = local is None and not df.is_cached
+    batch: DataFrame | pd.DataFrame = local if local is not None else df.persist() if persisted else df
+    try:
+        batch_rows = len(local) if local is not None else df.count()
         if skip_empty and not batch_rows:
             return GateResult(table.qualified_name, run_id, True, (), (), engine=used)
         with runtime.lock:
-            outcome, docs_page = runtime.run(table, suite, local, run_id, evaluated_at, build_docs=build_docs)
-    else:
-        persisted = not df.is_cached
+            outcome, docs_page = runtime.run(table, suite, batch, used, run_id, evaluated_at, build_docs=build_docs)
+    finally:
         if persisted:
-            # Every expectation is at least one Spark job over the batch: compute the batch once.
-            df = df.persist()
-        try:
-            batch_rows = df.count()
-            if skip_empty and not batch_rows:
-                return GateResult(table.qualified_name, run_id, True, (), (), engine=used)
-            with runtime.lock:
-                outcome, docs_page = runtime.run(table, suite, df, run_id, evaluated_at, build_docs=build_docs)
-        finally:
-            if persisted:
-                df.unpersist()
+            df.unpersist()
     rows: list[DqResult] = []
     failures: list[FailedExpectation] = []
     for expectation_result in outcome.results:
@@ -337,15 +329,16 @@ class _Runtime:
         table: TableContract,
         suite: gx.ExpectationSuite,
         df: DataFrame | pd.DataFrame,
+        engine: str,
         run_id: str,
         evaluated_at: datetime,
         *,
         build_docs: bool = True,
     ) -> tuple[ExpectationSuiteValidationResult, Path | None]:
-        """Validate ``df`` — a Spark DataFrame (Spark engine) or a pandas one (pandas engine) — against ``suite``."""
+        """Validate ``df`` against ``suite`` on ``engine``: a Spark DataFrame on ``"spark"``, a pandas one on
+        ``"pandas"``."""
         from great_expectations.validator.v1_validator import Validator
 
-        engine = "spark" if _is_spark(df) else "pandas"
         validator = Validator(
             batch_definition=self._batch_definition(table.qualified_name, engine),
             batch_parameters={"dataframe": df},
@@ -500,12 +493,6 @@ def _local_batch(df: DataFrame, limit: int) -> pd.DataFrame | None:
     if flags and bool(local[flags].fillna(False).astype(bool).to_numpy().any()):
         return None
     return local.drop(columns=flags)
-
-
-def _is_spark(df: Any) -> bool:
-    from pyspark.sql import DataFrame
-
-    return isinstance(df, DataFrame)
 
 
 def _plain(value: Any) -> Any:
