@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
+from lab_etl.lakehouse.frames import local_frame
 from lab_etl.lakehouse.spark import get_spark, spark_conf
 
 
@@ -30,7 +31,7 @@ def warm_up(warehouse: Path, archive: Path) -> None:
     from pyspark.sql import functions as F
 
     runs = contract("run_plates")  # three string columns: run_id, step, plate_id
-    frame = spark.createDataFrame([("r1", "bronze", "P1"), ("r1", "silver", "P2")], runs.spark_schema())
+    frame = local_frame(spark, [("r1", "bronze", "P1"), ("r1", "silver", "P2")], runs.spark_schema())
     rows = frame.select("plate_id", F.col("step").alias("kind"))
     delta.append(spark, frame, runs)
     delta.merge_new_rows(spark, frame, runs)

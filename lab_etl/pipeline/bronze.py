@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lab_etl.contracts import contract
 from lab_etl.errors import ConfigError
 from lab_etl.lakehouse import delta
+from lab_etl.lakehouse.frames import local_frame
 from lab_etl.pipeline.ingest_log import FileOutcome
 from lab_etl.pipeline.landing import EMPTY_SHA256, LandingFile, Routing
 
@@ -183,7 +184,7 @@ def _quarantine_frame(
         for p in quarantined
         if parsed.digests[p] == EMPTY_SHA256
     ]
-    frames = [spark.createDataFrame(rows, schema)] if rows else []
+    frames = [local_frame(spark, rows, schema)] if rows else []
     read = [p for p in quarantined if parsed.digests[p] != EMPTY_SHA256]
     if read and parsed.frame is not None:
         frames.append(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
+from lab_etl.lakehouse.frames import local_frame
 from lab_etl.run_ids import new_run_id
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ def unlogged(spark: SparkSession, entries: list[LandingFile]) -> list[LandingFil
 
     if not entries or not _log_exists(spark):
         return list(entries)
-    listed = spark.createDataFrame(
+    listed = local_frame(
+        spark,
         [(e.path, e.size_bytes, e.modified_at) for e in entries],
         "path string, size_bytes bigint, modified_at timestamp",
     )
@@ -88,7 +90,7 @@ def known_digests(spark: SparkSession, digests: set[str]) -> dict[str, str]:
 
     if not digests or not _log_exists(spark):
         return {}
-    wanted = spark.createDataFrame([(d,) for d in sorted(digests)], "sha256 string")
+    wanted = local_frame(spark, [(d,) for d in sorted(digests)], "sha256 string")
     rows = (
         spark.table(contract(LOG).qualified_name)
         .where(F.col("status").isin("parsed", "quarantined"))
@@ -155,7 +157,7 @@ def log_rows(
 def write_log(spark: SparkSession, rows: list[tuple[Any, ...]]) -> None:
     """Append the run's log rows (one commit; nothing when there are none)."""
     if rows:
-        delta.append(spark, spark.createDataFrame(rows, contract(LOG).spark_schema()), contract(LOG))
+        delta.append(spark, local_frame(spark, rows, contract(LOG).spark_schema()), contract(LOG))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from lab_etl.contracts import contract
 from lab_etl.lakehouse import delta
+from lab_etl.lakehouse.frames import local_frame
 from lab_etl.pipeline import landing as landing_area
 from lab_etl.pipeline.bronze import parse_new_files, write_bronze
 from lab_etl.pipeline.gold import build_gold
@@ -286,14 +287,14 @@ def _write_run_row(spark: SparkSession, summary: IngestSummary, started: datetim
             summary.readings_written,
         )
     ]
-    delta.append(spark, spark.createDataFrame(row, contract(RUNS).spark_schema()), contract(RUNS))
+    delta.append(spark, local_frame(spark, row, contract(RUNS).spark_schema()), contract(RUNS))
 
 
 def _record_plates(spark: SparkSession, run_id: str, plates: Mapping[str, Iterable[str]]) -> None:
     """The hand-over to the next job: the plates each step touched, in one append."""
     rows = [(run_id, step, plate) for step, found in plates.items() for plate in sorted(found)]
     if rows:
-        frame = spark.createDataFrame(rows, contract("run_plates").spark_schema())
+        frame = local_frame(spark, rows, contract("run_plates").spark_schema())
         delta.append(spark, frame, contract("run_plates"))
 
 
@@ -378,7 +379,7 @@ def _side_step(
         landing_area.discard(list(files.values()))
     quarantine = [row for batch in batches.values() for row in batch.quarantine_rows]
     if quarantine:
-        frame = spark.createDataFrame(quarantine, contract("quarantine").spark_schema())
+        frame = local_frame(spark, quarantine, contract("quarantine").spark_schema())
         delta.merge_new_rows(spark, frame, contract("quarantine"))
     done = write_side_inputs(spark, batches)
     rows = [r for b in batches.values() for r in log_rows(run_id, b.entries, digests, b.outcomes, now)]
