@@ -149,16 +149,36 @@ class Commit:
     def rows_inserted(self) -> int:
         return self.metrics.get("numTargetRowsInserted", self.metrics.get("numOutputRows", 0))
 
+    @property
+    def committed(self) -> bool:
+        """False for a write Delta recorded no commit for (it changed nothing)."""
+        return bool(self.operation)
+
+    @classmethod
+    def nothing(cls, table: str, version: int) -> Commit:
+        """A write that changed nothing: the table stays at ``version``, no rows written."""
+        return cls(table, version, "", {})
+
 
 #: Callbacks told of every commit lab_etl makes (the run profiler listens here).
 COMMIT_LISTENERS: list[Callable[[Commit], None]] = []
 
 
-def _last_commit(spark: SparkSession, contract: TableContract) -> Commit:
-    """The table's newest commit with its metrics, read from the commit file itself (no Spark job).
+def _version(spark: SparkSession, contract: TableContract) -> int:
+    """The table's newest version as its log says now (a listing of ``_delta_log``, no Spark job); -1 for none."""
+    jvm: Any = spark._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_location(spark, contract))
+    return int(delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).version())
+
+
+def _last_commit(spark: SparkSession, contract: TableContract, before: int) -> Commit:
+    """The commit the write just made, with its metrics, read from the commit file itself (no Spark job); a
+    :meth:`Commit.nothing` when the write committed nothing.
 
     The version comes from the session's Delta log (updated by the write just made); the metrics from the
-    ``commitInfo`` action of ``_delta_log/<version>.json``.
+    ``commitInfo`` action of ``_delta_log/<version>.json``. Delta records no commit for a write that changes nothing
+    (an empty ``replaceWhere`` batch that matched no file, a MERGE that inserted nothing): the version is then still
+    ``before``, and the newest commit is an older write's, not this one's.
     """
     import json
 
@@ -168,6 +188,8 @@ def _last_commit(spark: SparkSession, contract: TableContract) -> Commit:
     jvm: Any = spark._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
     version = int(delta_log.unsafeVolatileSnapshot().version())
+    if version == before:
+        return Commit.nothing(contract.qualified_name, version)
     fs, commit_path = hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log/{version:020d}.json")
     stream = fs.open(commit_path)
     try:
@@ -317,8 +339,9 @@ def _with_conflict_retry(spark: SparkSession, action, contract: TableContract) -
         try:
             with table_write_lock(spark, contract.qualified_name) as held:
                 held.check()
+                before = _version(spark, contract)
                 action()
-                return _last_commit(spark, contract)
+                return _last_commit(spark, contract, before)
         except Exception as exc:
             name = type(exc).__name__ + " " + str(exc)[:200]
             if "Concurrent" not in name or attempt == CONFLICT_RETRIES:

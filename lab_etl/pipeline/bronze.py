@@ -151,13 +151,16 @@ def write_bronze(
                 readings = readings.where(F.col("source_file").isin(parsed_paths))  # duplicates are not written
             for path in parsed_paths:
                 written.plates |= parsed.plates.get(path, set())
-            commit = delta.merge_new_rows(
+            delta.merge_new_rows(
                 spark,
                 readings.withColumn("run_id", F.lit(run_id)),
                 contract(READINGS),
                 scope=("plate_id", sorted(written.plates)),
             )
-            written.readings_written = commit.rows_inserted
+            # the readings of the files this run parsed and logs (the log's per-file ``rows``), now in the table:
+            # after a crash the MERGE inserts none of those the killed run had added, and the rerun accounts for
+            # them (a killed run writes no run row), as a clean run would
+            written.readings_written = sum(parsed.outcomes[p].rows for p in parsed_paths)
         quarantine = _quarantine_frame(spark, parsed, quarantined, run_id, now, list(side_quarantine))
         if quarantine is not None:
             delta.merge_new_rows(spark, quarantine, contract(QUARANTINE))

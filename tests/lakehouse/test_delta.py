@@ -144,3 +144,30 @@ def test_a_merge_into_a_table_without_data_is_an_append_with_the_same_rows(lakeh
     again = delta.merge_new_rows(spark, frame(("a", "changed"), ("d", "four")), experiments)
     assert again.operation == "MERGE" and again.rows_inserted == 1
     assert titles() == {"a": "one", "b": "two, revised", "c": "three", "d": "four"}
+
+
+def test_a_write_that_changes_nothing_reports_no_commit(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    """Delta records no commit for a write that changes nothing; its report must not be the previous write's
+    (which the newest commit file holds): no rows written, no commit for the profiler."""
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    runs = contract("run_plates")
+    rows = [("r1", "silver", f"P{i}") for i in range(50)]
+    first = delta.replace_scope(spark, spark.createDataFrame(rows, runs.spark_schema()), runs, "plate_id", ["P1", "P2"])
+    assert first is not None and first.committed and first.rows_written == 2
+    heard: list[delta.Commit] = []
+    delta.COMMIT_LISTENERS.append(heard.append)
+    try:
+        empty = spark.createDataFrame([], runs.spark_schema())
+        nothing = delta.replace_scope(spark, empty, runs, "plate_id", ["P99"])  # no rows, no file holds P99
+        assert nothing is not None and not nothing.committed
+        assert (nothing.version, nothing.rows_written, nothing.rows_inserted) == (first.version, 0, 0)
+        again = delta.merge_new_rows(spark, spark.createDataFrame(rows[1:3], runs.spark_schema()), runs)
+        assert again.rows_inserted == 0  # the two rows are there: whether Delta records a commit or not
+        assert heard == ([again] if again.committed else [])
+    finally:
+        delta.COMMIT_LISTENERS.remove(heard.append)
+    history = spark.sql(f"DESCRIBE HISTORY {runs.qualified_name}").count()
+    assert history == first.version + 1 + (1 if again.committed else 0)
