@@ -53,6 +53,7 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
         The readings plus ``role``, layout ``sample_name`` (else the instrument's), ``concentration``,
         ``concentration_unit``, ``experiment_id``, ``layout_status`` and ``is_edge``.
     """
+    import pandas as pd
     from pyspark.sql import functions as F
 
     if role_of is None:
@@ -64,8 +65,12 @@ def map_layouts(readings: DataFrame, layouts: DataFrame, role_of: Callable[[str]
         "plate_id", "well", *[F.col(c).alias(f"layout_{c}") for c in _LAYOUT_COLUMNS]
     ).dropDuplicates(["plate_id", "well"])
     names = [r[0] for r in readings.select("sample_name").where(F.col("sample_name").isNotNull()).distinct().collect()]
-    # the role words are few: map them on the driver once, then join, instead of a Python UDF per reading
-    roles = spark.createDataFrame([(n, role_of(n)) for n in names], "sample_name string, instrument_role string")
+    # the role words are few: map them on the driver once, then join, instead of a Python UDF per reading; the
+    # roles go through pandas (Arrow) so that reading them needs no Python worker (strings: the same values)
+    roles = spark.createDataFrame(
+        pd.DataFrame({"sample_name": names, "instrument_role": [role_of(n) for n in names]}, dtype=object),
+        "sample_name string, instrument_role string",
+    )
     joined = readings.join(layout, ["plate_id", "well"], "left").join(F.broadcast(roles), "sample_name", "left")
     has_layout = F.col("layout_role").isNotNull()
     return joined.select(
