@@ -164,11 +164,16 @@ class Commit:
 COMMIT_LISTENERS: list[Callable[[Commit], None]] = []
 
 
-def _version(spark: SparkSession, contract: TableContract) -> int:
-    """The table's newest version as its log says now (a listing of ``_delta_log``, no Spark job); -1 for none."""
+def _latest_snapshot(spark: SparkSession, contract: TableContract) -> Any:
+    """The table's newest snapshot as its log says now (a listing of ``_delta_log``; its state is computed lazily)."""
     jvm: Any = spark._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_location(spark, contract))
-    return int(delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).version())
+    return delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+
+
+def _version(spark: SparkSession, contract: TableContract) -> int:
+    """The table's newest version as its log says now (no Spark job); -1 for none."""
+    return int(_latest_snapshot(spark, contract).version())
 
 
 def _last_commit(spark: SparkSession, contract: TableContract, before: int) -> Commit:
@@ -264,9 +269,7 @@ def holds_no_data(spark: SparkSession, contract: TableContract) -> bool:
     callers hold the table's write lock, so no other lab_etl writer can add files between this look and the write.
     Asks the session's Delta log for the file count of its newest snapshot (no Spark job once the snapshot is known).
     """
-    jvm: Any = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_location(spark, contract))
-    return int(delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).numOfFiles()) == 0
+    return int(_latest_snapshot(spark, contract).numOfFiles()) == 0
 
 
 def _merge(

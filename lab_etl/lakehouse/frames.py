@@ -73,10 +73,10 @@ def local_frame(spark: SparkSession, rows: Sequence[Sequence[Any]], schema: Stru
     table = pd.DataFrame({f"_{i}": pd.Series(values, dtype=object) for i, values in enumerate(columns)})
     table.columns = struct.names
     frame = spark.createDataFrame(table, struct)
+    batch = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000") or 10000)
+    partitions = -(-len(rows) // batch) if batch > 0 else 1  # one per Arrow batch; no plan is built to count them
     parallelism = spark.sparkContext.defaultParallelism
-    if frame.rdd.getNumPartitions() > parallelism:
-        frame = frame.coalesce(parallelism)
-    return frame
+    return frame.coalesce(parallelism) if partitions > parallelism else frame
 
 
 def _arrow_columns(rows: list[Sequence[Any]], struct: StructType) -> list[list[Any]] | None:
