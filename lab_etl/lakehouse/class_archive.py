@@ -7,11 +7,13 @@ dynamic class-data-sharing archive (JEP 350, Java 13+) keeps those classes in on
 (:mod:`lab_etl.lakehouse.warm_up`) with ``-XX:ArchiveClassesAtExit`` (:func:`build`), and every later local session
 starts with ``-XX:SharedArchiveFile`` (:func:`java_options`, used by :func:`lab_etl.lakehouse.spark.spark_conf`).
 
-The archive is named after what it was made from: the Java runtime, pyspark's version and jars, and lab_etl's jars
-(:func:`archive_path`). A new JDK or jar therefore finds no archive and starts as before; the JVM itself also
-checks the archive against its class path and ignores one that does not match (``-Xshare:auto``), without a word,
-since CDS logging is off. ``LAB_ETL_CLASS_ARCHIVE=0`` turns it off. It touches nothing but start-up: on Glue, and on
-a cluster's executors, nothing changes.
+The archive is named after what it was made from: the Java runtime, pyspark's version and jars, and lab_etl's jars,
+each jar with its size and modification time, as the JVM checks them (:func:`archive_path`). A new JDK, a jar
+changed or a virtualenv installed again therefore finds no archive and starts as before, and the set-up writes a
+new one and deletes those no JVM could map any more (:func:`prune`). The JVM itself also checks the archive against
+its class path and ignores one that does not match (``-Xshare:auto``), without a word, since CDS logging is off.
+``LAB_ETL_CLASS_ARCHIVE=0`` turns it off. It touches nothing but start-up: on Glue, and on a cluster's executors,
+nothing changes.
 
 Examples
 --------
@@ -52,18 +54,80 @@ def _java() -> str:
 
 def archive_path() -> Path:
     """Where the archive for this Java, this pyspark install and set of jars lives (it may not exist yet)."""
+    key = hashlib.sha256("\n".join(_stamp()).encode()).hexdigest()[:16]
+    return jars_dir() / "class-archives" / f"driver-{key}.jsa"
+
+
+def _stamp() -> list[str]:
+    """What an archive is made from, one line each: the Java binary, pyspark, its jars folder and every jar.
+
+    The JVM's class path is this pyspark's jars folder: an archive made from another install's (another virtualenv)
+    would be refused, so each install gets its own. The JVM also takes the archive only if every jar of its class
+    path has the size and modification time it had when the archive was written: a virtualenv re-created at the same
+    path (a CI clone) reinstalls the same jars with new times, and must not find the old install's archive.
+    """
     import pyspark
 
     java = _java()
-    stamp = [java, str(os.stat(java).st_mtime_ns) if os.path.exists(java) else "", pyspark.__version__]
-    # the JVM's class path is this pyspark's jars folder: an archive made from another install's (another virtualenv)
-    # would be refused by the JVM, so each install gets its own
+    lines = [
+        f"java {java} {os.stat(java).st_mtime_ns if os.path.exists(java) else ''}",
+        f"pyspark {pyspark.__version__}",
+    ]
     spark_jars = Path(pyspark.__file__).resolve().parent / "jars"
-    stamp.append(str(spark_jars))
-    stamp += sorted(p.name for p in spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
-    stamp += [f"{p}:{p.stat().st_size}" for p in jar_paths()]
-    key = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
-    return jars_dir() / "class-archives" / f"driver-{key}.jsa"
+    lines.append(f"classpath {spark_jars}")
+    lines += [_jar_stamp(p) for p in sorted(spark_jars.glob("*.jar"))] if spark_jars.is_dir() else []
+    lines += [_jar_stamp(p) for p in jar_paths()]
+    return lines
+
+
+def _jar_stamp(jar: Path) -> str:
+    """What the JVM checks of a class-path jar before it maps an archive: its path, size and modification time."""
+    status = jar.stat()
+    return f"jar {jar} {status.st_size} {status.st_mtime_ns}"
+
+
+def _still_current(lines: list[str]) -> bool:
+    """Whether an archive stamped with ``lines`` could still be mapped: its Java, class-path folder and jars unchanged.
+
+    Paths with spaces are compared whole: a line's kind is its first word and its numbers its last ones.
+    """
+    recorded_jars: set[str] = set()
+    folders: list[Path] = []
+    for line in lines:
+        kind, _, rest = line.partition(" ")
+        if kind == "java":
+            java, _, mtime = rest.rpartition(" ")
+            if not os.path.exists(java) or str(os.stat(java).st_mtime_ns) != mtime:
+                return False
+        elif kind == "classpath":
+            folders.append(Path(rest))
+        elif kind == "jar":
+            jar = Path(rest.rsplit(" ", 2)[0])
+            if not jar.is_file() or _jar_stamp(jar) != line:
+                return False
+            recorded_jars.add(str(jar))
+    # a jar added to the class-path folder since is a changed class path too
+    return all(folder.is_dir() and {str(p) for p in folder.glob("*.jar")} <= recorded_jars for folder in folders)
+
+
+def prune(folder: Path, keep: Path) -> list[Path]:
+    """Delete the archives in ``folder`` that no JVM would map any more (their install is gone or changed).
+
+    Each archive is some 160 MB, and a machine that clones and installs the project again (a CI runner) would
+    otherwise gather one per install. Archives without a stamp (written before stamps were kept) are unreachable
+    by name and go too; ``keep`` and archives still being written (dot-files) stay.
+    """
+    removed = []
+    for archive in sorted(folder.glob("driver-*.jsa")):
+        if archive == keep:
+            continue
+        stamp = archive.with_suffix(".stamp")
+        current = stamp.is_file() and _still_current(stamp.read_text().splitlines())
+        if not current:
+            archive.unlink(missing_ok=True)
+            stamp.unlink(missing_ok=True)
+            removed.append(archive)
+    return removed
 
 
 def java_options(archive: Path | None = None) -> str:
@@ -106,7 +170,9 @@ def build(*, force: bool = False) -> Path:
         if child.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
             tail = output.decode(errors="replace").strip().splitlines()[-5:]
             raise RuntimeError("the JVM wrote no class archive: " + " | ".join(tail))
+        target.with_suffix(".stamp").write_text("\n".join(_stamp()) + "\n")
         os.replace(partial, target)
+        prune(target.parent, keep=target)
     finally:
         partial.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -4,6 +4,7 @@ console)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,12 @@ def test_the_archive_is_named_after_java_pyspark_and_the_jars(monkeypatch: pytes
     assert class_archive.archive_path() == first
     jars[0].write_bytes(b"a newer jar")  # another jar: another archive, the old one is simply not used
     assert class_archive.archive_path() != first
+    # the same jar installed again (a virtualenv re-created at the same path): the JVM refuses an archive whose jars
+    # have another modification time, so the name changes with it
+    before = class_archive.archive_path()
+    status = jars[1].stat()
+    os.utime(jars[1], ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    assert class_archive.archive_path() != before
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "another-jdk"))
     assert class_archive.archive_path() != first
     monkeypatch.delenv("JAVA_HOME")
@@ -54,6 +61,47 @@ def test_the_archive_is_named_after_java_pyspark_and_the_jars(monkeypatch: pytes
     second = class_archive.archive_path()
     monkeypatch.setattr(pyspark, "__file__", str(tmp_path / "other-venv" / "pyspark" / "__init__.py"))
     assert class_archive.archive_path() != second
+
+
+def test_the_set_up_deletes_the_archives_no_jvm_could_map_any_more(tmp_path: Path) -> None:
+    classpath = tmp_path / "venv" / "pyspark" / "jars"
+    classpath.mkdir(parents=True)
+    jars = [classpath / name for name in ("spark-core.jar", "spark-sql.jar")]
+    for jar in jars:
+        jar.write_bytes(b"jar")
+    java = class_archive._java()
+
+    def stamp_lines() -> list[str]:
+        return [f"java {java} {os.stat(java).st_mtime_ns}", "pyspark 3.5.4", f"classpath {classpath}"] + [
+            class_archive._jar_stamp(jar) for jar in jars
+        ]
+
+    archives = tmp_path / "class-archives"
+    archives.mkdir()
+
+    def archive(name: str, lines: list[str] | None) -> Path:
+        path = archives / f"driver-{name}.jsa"
+        path.write_bytes(b"archive")
+        if lines is not None:
+            path.with_suffix(".stamp").write_text("\n".join(lines) + "\n")
+        return path
+
+    current = archive("current", stamp_lines())
+    kept = archive("kept", None)  # the one just written: never touched
+    unstamped = archive("unstamped", None)  # written before stamps were kept: no name leads to it any more
+    gone = archive("gone", [*stamp_lines()[:2], f"classpath {tmp_path / 'deleted-venv'}"])
+    in_progress = archives / ".driver-new.jsa.123.partial"
+    in_progress.write_bytes(b"half")
+    assert class_archive.prune(archives, keep=kept) == [gone, unstamped]
+    assert current.is_file() and kept.is_file() and in_progress.is_file()
+    assert not gone.with_suffix(".stamp").exists()
+    # the same install reinstalled (new jar times) or with one jar more: its archive goes too
+    status = jars[0].stat()
+    os.utime(jars[0], ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    assert class_archive.prune(archives, keep=kept) == [current]
+    current = archive("current", stamp_lines())
+    (classpath / "extra.jar").write_bytes(b"jar")
+    assert class_archive.prune(archives, keep=kept) == [current]
 
 
 def test_a_stale_or_broken_archive_is_ignored_without_a_word(tmp_path: Path) -> None:
