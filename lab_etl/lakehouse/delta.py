@@ -267,9 +267,18 @@ def holds_no_data(spark: SparkSession, contract: TableContract) -> bool:
 
     A MERGE into such a table inserts every source row, duplicates included, so an append writes the same rows;
     callers hold the table's write lock, so no other lab_etl writer can add files between this look and the write.
-    Asks the session's Delta log for the file count of its newest snapshot (no Spark job once the snapshot is known).
+
+    The file count of the newest snapshot comes from its checksum (``_delta_log/<version>.crc``, which Delta writes
+    after each commit with the table's ``numFiles``): no Spark job. Without one (a writer that writes none, or a
+    process killed between its commit and the checksum), Delta counts the snapshot's files: three Spark jobs of
+    state reconstruction, which a write into a table holding data would run anyway, but an append into a table just
+    created needs none of.
     """
-    return int(_latest_snapshot(spark, contract).numOfFiles()) == 0
+    snapshot = _latest_snapshot(spark, contract)
+    checksum = snapshot.checksumOpt()
+    if checksum.isDefined():
+        return int(checksum.get().numFiles()) == 0
+    return int(snapshot.numOfFiles()) == 0
 
 
 def _merge(

@@ -171,3 +171,36 @@ def test_a_write_that_changes_nothing_reports_no_commit(lakehouse) -> None:  # t
         delta.COMMIT_LISTENERS.remove(heard.append)
     history = spark.sql(f"DESCRIBE HISTORY {runs.qualified_name}").count()
     assert history == first.version + 1 + (1 if again.committed else 0)
+
+
+def test_whether_a_table_holds_data_is_read_from_its_checksum_else_counted(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    """A table just created holds no data: its checksum says so, with no Spark job (no state reconstruction). Without
+    a checksum for its newest version (a writer that writes none, a process killed before writing it) the files are
+    counted, and the answer is the same."""
+    from pathlib import Path
+
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    runs = contract("run_plates")
+    delta.ensure_table(spark, runs)
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("holds-no-data", "holds_no_data on a table just created")
+    try:
+        assert delta.holds_no_data(spark, runs)
+        assert list(tracker.getJobIdsForGroup("holds-no-data")) == []
+    finally:
+        spark.sparkContext.setJobGroup("", "")
+    log_dir = Path(delta.table_location(spark, runs).removeprefix("file:")) / "_delta_log"
+
+    def without_checksums() -> bool:
+        for crc in log_dir.glob("*.crc"):
+            crc.unlink()
+        spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[union-attr]
+        return delta.holds_no_data(spark, runs)
+
+    assert without_checksums()
+    delta.append(spark, spark.createDataFrame([("r1", "silver", "P1")], runs.spark_schema()), runs)
+    assert not delta.holds_no_data(spark, runs)
+    assert not without_checksums()
