@@ -68,16 +68,17 @@ def _stamp() -> list[str]:
     """
     import pyspark
 
-    java = _java()
-    lines = [
-        f"java {java} {os.stat(java).st_mtime_ns if os.path.exists(java) else ''}",
-        f"pyspark {pyspark.__version__}",
-    ]
+    lines = [_java_stamp(_java()), f"pyspark {pyspark.__version__}"]
     spark_jars = Path(pyspark.__file__).resolve().parent / "jars"
     lines.append(f"classpath {spark_jars}")
     lines += [_jar_stamp(p) for p in sorted(spark_jars.glob("*.jar"))] if spark_jars.is_dir() else []
     lines += [_jar_stamp(p) for p in jar_paths()]
     return lines
+
+
+def _java_stamp(java: str) -> str:
+    """The Java binary's line of a stamp: its path and modification time (empty when it is not there)."""
+    return f"java {java} {os.stat(java).st_mtime_ns if os.path.exists(java) else ''}"
 
 
 def _jar_stamp(jar: Path) -> str:
@@ -96,8 +97,8 @@ def _still_current(lines: list[str]) -> bool:
     for line in lines:
         kind, _, rest = line.partition(" ")
         if kind == "java":
-            java, _, mtime = rest.rpartition(" ")
-            if not os.path.exists(java) or str(os.stat(java).st_mtime_ns) != mtime:
+            java = rest.rpartition(" ")[0]
+            if not os.path.exists(java) or _java_stamp(java) != line:
                 return False
         elif kind == "classpath":
             folders.append(Path(rest))

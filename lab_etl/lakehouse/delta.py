@@ -164,10 +164,16 @@ class Commit:
 COMMIT_LISTENERS: list[Callable[[Commit], None]] = []
 
 
+def _delta_log(spark: SparkSession, location: str) -> Any:
+    """The session's Delta log of the table at ``location`` (Delta caches one per table)."""
+    jvm: Any = spark._jvm
+    return jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
+
+
 def _latest_snapshot(spark: SparkSession, contract: TableContract) -> Any:
     """The table's newest snapshot as its log says now (a listing of ``_delta_log``; its state is computed lazily)."""
     jvm: Any = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_location(spark, contract))
+    delta_log = _delta_log(spark, table_location(spark, contract))
     return delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
 
 
@@ -190,14 +196,13 @@ def _last_commit(spark: SparkSession, contract: TableContract, before: int) -> C
     from lab_etl.lakehouse.spark import hadoop_fs
 
     location = table_location(spark, contract)
-    jvm: Any = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, location)
-    version = int(delta_log.unsafeVolatileSnapshot().version())
+    version = int(_delta_log(spark, location).unsafeVolatileSnapshot().version())
     if version == before:
         return Commit.nothing(contract.qualified_name, version)
     fs, commit_path = hadoop_fs(spark, f"{location.rstrip('/')}/_delta_log/{version:020d}.json")
     stream = fs.open(commit_path)
     try:
+        jvm: Any = spark._jvm
         text = bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
     finally:
         stream.close()

@@ -72,7 +72,7 @@ def test_the_set_up_deletes_the_archives_no_jvm_could_map_any_more(tmp_path: Pat
     java = class_archive._java()
 
     def stamp_lines() -> list[str]:
-        return [f"java {java} {os.stat(java).st_mtime_ns}", "pyspark 3.5.4", f"classpath {classpath}"] + [
+        return [class_archive._java_stamp(java), "pyspark 3.5.4", f"classpath {classpath}"] + [
             class_archive._jar_stamp(jar) for jar in jars
         ]
 
