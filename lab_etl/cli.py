@@ -168,11 +168,13 @@ def run(
     """
     check_landing(landing)
     prepare_warehouse(warehouse)
+    from lab_etl.lakehouse import jit
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.run_ids import new_run_id
 
     with console.status("starting Spark"):
-        spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
+        # the JIT's optimizing compiler held back until the run finds new files: a run with nothing new is short
+        spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint), quick_start=True)
     if s3_endpoint:
         from lab_etl.lakehouse.spark import use_s3_endpoint
 
@@ -181,6 +183,7 @@ def run(
         from lab_etl.workflows.local import run_locally
         from lab_etl.workflows.model import load_workflow
 
+        jit.release(spark)  # a workflow runs every job's step: work to do
         local = run_locally(load_workflow(workflow), landing, warehouse, new_run_id(), progress=console)
         table = Table("job", "result", title=f"workflow {workflow}, run {local.run_id}")
         for name, printed in local.jobs:
@@ -272,7 +275,8 @@ def sql(query: str, warehouse: str, output_format: str, s3_endpoint: str | None)
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.lakehouse.tables import attach_tables, tables_named_in
 
-    spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint))
+    # a query of a local warehouse is a short command: the JIT's optimizing compiler stays held back
+    spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint), quick_start=True)
     # the tables the query names; a query that names none (SHOW TABLES …) sees every table of the warehouse
     attach_tables(spark, tables_named_in(query) or None)
     try:

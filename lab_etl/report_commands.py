@@ -49,6 +49,6 @@ def report(run_id: str, warehouse: str, output: Path, docs_dir: Path | None) -> 
     from lab_etl.report import build_report
 
     existing_warehouse(warehouse)
-    spark = get_spark(warehouse)
+    spark = get_spark(warehouse, quick_start=True)  # a report reads one run's rows: a short command
     attach_tables(spark)
     click.echo(str(build_report(spark, run_id, output, docs_dir)))

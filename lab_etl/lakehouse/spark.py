@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab_etl import glue_job
 from lab_etl.errors import ConfigError
-from lab_etl.lakehouse import class_archive
+from lab_etl.lakehouse import class_archive, jit
 from lab_etl.lakehouse.jars import jar_paths
 
 if TYPE_CHECKING:
@@ -113,11 +113,15 @@ def get_spark(
     master: str | None = None,
     shuffle_partitions: int | None = None,
     extra_conf: dict[str, str] | None = None,
+    quick_start: bool = False,
 ) -> SparkSession:
     """The SparkSession for ``warehouse``: Glue's session on AWS Glue, else an embedded local lakehouse.
 
     A JVM holds one session; a second call returns the same session (its warehouse cannot change),
     which is what jobs, the CLI and the test fixture want. The lakehouse databases are created if missing.
+    With ``quick_start`` a new local driver JVM starts with its optimizing compiler held back until
+    :func:`lab_etl.lakehouse.jit.release` (see :mod:`lab_etl.lakehouse.jit`): for commands that may have little
+    to do.
 
     Raises
     ------
@@ -149,6 +153,8 @@ def get_spark(
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
+    if quick_start and conf["spark.master"].startswith("local") and jit.enabled():
+        _start_jvm_held(conf)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("LAB_ETL_SPARK_LOG_LEVEL", "ERROR"))
     if not conf["spark.master"].startswith("local"):
@@ -156,6 +162,15 @@ def get_spark(
         spark.sparkContext.addPyFile(str(package_zip()))
     ensure_databases(spark)
     return spark
+
+
+def _start_jvm_held(conf: dict[str, str]) -> None:
+    """Start the driver JVM (with ``conf``, as the session's builder would) and hold its optimizing compiler back
+    before the session is built, which is a good part of a short command's compiling."""
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized(conf=SparkConf().setAll(list(conf.items())))
+    jit.hold(SparkContext._gateway)
 
 
 def package_zip(folder: str | Path | None = None) -> Path:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from lab_etl.contracts import contract
-from lab_etl.lakehouse import delta
+from lab_etl.lakehouse import delta, jit
 from lab_etl.lakehouse.frames import local_frame
 from lab_etl.pipeline import landing as landing_area
 from lab_etl.pipeline.bronze import parse_new_files, write_bronze
@@ -128,6 +128,8 @@ def run_pipeline(
     instruments = [e for e in listing.instruments if e.path in new]
     side_entries = {folder: [e for e in listing.side[folder] if e.path in new] for folder in SIDE_FOLDERS}
     if new:
+        # work to do: let the JVM's optimizing compiler run again if a short command's start held it back
+        jit.release(spark)
         # the gates need Great Expectations, seconds to import: import it while Spark reads and writes bronze
         _import_in_background("lab_etl.quality.gate")
 
