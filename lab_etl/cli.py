@@ -239,7 +239,7 @@ def catalog_publish(warehouse: str, endpoint_url: str | None, region: str | None
     from lab_etl.catalog.publish import publish_catalog
     from lab_etl.lakehouse.spark import get_spark
 
-    spark = get_spark(warehouse)
+    spark = get_spark(warehouse, quick_start=True)  # registering tables is a short command
     glue = None if local_only else aws_client("glue", endpoint_url, region)
     result = publish_catalog(spark, warehouse, glue)
     for name in result.registered_locally:

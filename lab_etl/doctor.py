@@ -145,7 +145,7 @@ def _delta_check() -> Check:
 
     try:
         with tempfile.TemporaryDirectory(prefix="lab_etl_doctor_") as folder:
-            spark = get_spark(folder)
+            spark = get_spark(folder, quick_start=True)  # a short command: C2 held back
             path = f"{folder}/probe"
             spark.range(3).write.format("delta").save(path)
             count = spark.read.format("delta").load(path).count()

@@ -121,7 +121,7 @@ def get_spark(
     which is what jobs, the CLI and the test fixture want. The lakehouse databases are created if missing.
     With ``quick_start`` a new local driver JVM starts with its optimizing compiler held back until
     :func:`lab_etl.lakehouse.jit.release` (see :mod:`lab_etl.lakehouse.jit`): for commands that may have little
-    to do.
+    to do. A call without it returns the session with the optimizing compiler running again.
 
     Raises
     ------
@@ -145,6 +145,8 @@ def get_spark(
                 f"this process already runs Spark on warehouse {warehouse_location(active)}; one process serves one "
                 f"warehouse, so start a new process for {wanted}"
             )
+        if not quick_start:  # a caller with work to do gets the optimizing compiler, whoever started the JVM
+            jit.release(active)
         return active
     conf = spark_conf(warehouse, master=master, shuffle_partitions=shuffle_partitions)
     conf.update(extra_conf or {})

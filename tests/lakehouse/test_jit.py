@@ -49,6 +49,15 @@ def test_hold_excludes_c2_until_release_removes_exactly_that_directive(released:
     assert jit.release(spark) is False  # nothing of lab_etl's left to remove: the JVM's default stays
 
 
+def test_a_session_asked_for_without_quick_start_gets_c2_back(released: Any) -> None:
+    from lab_etl.lakehouse.spark import get_spark, warehouse_location
+
+    spark = released
+    jit.hold(spark.sparkContext._gateway)
+    assert get_spark(warehouse_location(spark), quick_start=True) is spark and jit.held(spark)
+    assert get_spark(warehouse_location(spark)) is spark and not jit.held(spark) and not _c2_excluded(spark)
+
+
 def test_the_switch_turns_it_off(released: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(jit.ENV_SWITCH, "0")
     assert jit.hold(released.sparkContext._gateway) is False
