@@ -168,12 +168,12 @@ def run(
     """
     check_landing(landing)
     prepare_warehouse(warehouse)
-    from lab_etl.lakehouse import jit
     from lab_etl.lakehouse.spark import get_spark
     from lab_etl.run_ids import new_run_id
 
     with console.status("starting Spark"):
-        # the JIT's optimizing compiler held back until the run finds new files: a run with nothing new is short
+        # the JIT's optimizing compiler held back until the run finds new files (or a workflow's job script asks
+        # get_spark for the session): a run with nothing new is short
         spark = get_spark(warehouse, extra_conf=_s3_endpoint_conf(s3_endpoint), quick_start=True)
     if s3_endpoint:
         from lab_etl.lakehouse.spark import use_s3_endpoint
@@ -183,7 +183,6 @@ def run(
         from lab_etl.workflows.local import run_locally
         from lab_etl.workflows.model import load_workflow
 
-        jit.release(spark)  # a workflow runs every job's step: work to do
         local = run_locally(load_workflow(workflow), landing, warehouse, new_run_id(), progress=console)
         table = Table("job", "result", title=f"workflow {workflow}, run {local.run_id}")
         for name, printed in local.jobs:
