@@ -63,7 +63,7 @@ def hold(gateway: Any) -> bool:
     if not enabled() or id(gateway) in _held:
         return False
     try:
-        _diagnostic(gateway, "compilerDirectivesAdd", str(DIRECTIVE))
+        _diagnostic(gateway, "compilerDirectivesAdd", _quoted(str(DIRECTIVE)))
     except Exception as exc:  # an optimisation only: a JVM without the bean runs as before
         log.debug("could not hold C2 back: %s", exc)
         return False
@@ -88,6 +88,15 @@ def release(spark: SparkSession) -> bool:
 
 def held(spark: SparkSession) -> bool:
     return id(spark.sparkContext._gateway) in _held
+
+
+def _quoted(argument: str) -> str:
+    """``argument`` quoted for the JVM's diagnostic-command parser, which splits its arguments at spaces (a
+    virtualenv path may hold one) and takes a value in double or single quotes whole."""
+    for quote in ('"', "'"):
+        if quote not in argument:
+            return f"{quote}{argument}{quote}"
+    raise ValueError(f"a path with both kinds of quote cannot be passed to a diagnostic command: {argument!r}")
 
 
 def _diagnostic(gateway: Any, operation: str, *arguments: str) -> Any:

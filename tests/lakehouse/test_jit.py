@@ -120,3 +120,22 @@ def test_a_new_jvm_is_held_before_its_session_is_built_with_the_sessions_setting
         "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "4",
     ]  # nothing else on stdout: the JVM printed no directive line
+
+
+@pytest.mark.parametrize("folder", ["with space", "it's here"])
+def test_a_directive_under_a_path_with_a_space_or_quote_is_held_and_released(
+    released: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """The JVM's command parser splits unquoted arguments at spaces: a virtualenv under such a path must still hold."""
+    moved = tmp_path / folder / "jit_hold_c2.json"
+    moved.parent.mkdir()
+    moved.write_text(Path(str(jit.DIRECTIVE)).read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(jit, "DIRECTIVE", moved)
+    assert jit.hold(released.sparkContext._gateway) is True
+    assert _c2_excluded(released)
+    assert jit.release(released) is True and not _c2_excluded(released)
+
+
+def test_a_path_with_both_quotes_is_refused_with_its_reason() -> None:
+    with pytest.raises(ValueError, match="both kinds of quote"):
+        jit._quoted("""/a "b" 'c'/d.json""")
