@@ -112,3 +112,21 @@ def demo_lakehouse(spark, warehouse: Path):  # type: ignore[no-untyped-def]
         result = CliRunner().invoke(cli, ["run", "--landing", str(EXAMPLES_LANDING), "--warehouse", str(warehouse)])
         assert result.exit_code == 0, result.output
     return spark
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules whose tests read the demo lakehouse run one after another, where the first of them stands.
+
+    ``demo_lakehouse`` runs the demo landing (a whole cold pipeline) again whenever a test in between has dropped the
+    lakehouse databases: grouped, it is built once. Whole modules move, in their own order, so that module fixtures
+    are set up once.
+    """
+    demo_modules = list(
+        dict.fromkeys(getattr(i, "module", None) for i in items if "demo_lakehouse" in getattr(i, "fixturenames", ()))
+    )
+    if len(demo_modules) < 2:
+        return
+    moved = [i for module in demo_modules for i in items if getattr(i, "module", None) is module]
+    first = items.index(moved[0])
+    rest = [i for i in items if getattr(i, "module", None) not in demo_modules]
+    items[:] = rest[:first] + moved + rest[first:]
