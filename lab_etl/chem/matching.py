@@ -1,7 +1,7 @@
 """Reagent matching: which ChEMBL record a well's reagent is, by ChEMBL id, else parent InChIKey, else none.
 
 :func:`build_indexes` turns the reference into two look-ups; :func:`match_reagent` is the rule, pure and
-cached through :func:`~lab_etl.chem.structures.standardise`.
+cached through :func:`~lab_etl.chem.structures.standardise_unchecked`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from lab_etl.chem.records import CHEMBL_ID_RE, CompoundRecord, ReagentMatch
-from lab_etl.chem.structures import descriptors, standardise
+from lab_etl.chem.structures import descriptors, standardise_unchecked
 from lab_etl.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def match_reagent(
     if smiles is None or not smiles.strip():
         return ReagentMatch("unmatched", reason=f"{not_found} and no SMILES")
     try:
-        standard = standardise(smiles)
+        standard = standardise_unchecked(smiles)  # the parent key alone: no checker messages needed
     except ParseError as exc:
         return ReagentMatch("unmatched", reason=f"{not_found}; {exc}")
     key = standard.parent_inchi_key

@@ -307,7 +307,8 @@ def _parent_keys(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         keys = []
         for smiles in batch["canonical_smiles"]:
             try:
-                keys.append(chem.standardise(smiles).parent_inchi_key if smiles else None)
+                # only the parent key is kept: the checker's messages (most of standardise's time) are not needed
+                keys.append(chem.standardise_unchecked(smiles).parent_inchi_key if smiles else None)
             except LabEtlError:
                 keys.append(None)
         out = batch[["chembl_id"]].copy()
