@@ -121,12 +121,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     lakehouse databases: grouped, it is built once. Whole modules move, in their own order, so that module fixtures
     are set up once.
     """
-    demo_modules = list(
-        dict.fromkeys(getattr(i, "module", None) for i in items if "demo_lakehouse" in getattr(i, "fixturenames", ()))
-    )
+
+    def module(item: pytest.Item) -> object:
+        return getattr(item, "module", None)  # doctest items have none
+
+    demo_modules = list(dict.fromkeys(module(i) for i in items if "demo_lakehouse" in getattr(i, "fixturenames", ())))
     if len(demo_modules) < 2:
         return
-    moved = [i for module in demo_modules for i in items if getattr(i, "module", None) is module]
+    moved = [i for m in demo_modules for i in items if module(i) is m]
     first = items.index(moved[0])
-    rest = [i for i in items if getattr(i, "module", None) not in demo_modules]
+    rest = [i for i in items if module(i) not in demo_modules]
     items[:] = rest[:first] + moved + rest[first:]
