@@ -107,6 +107,10 @@ def _enrich_reagents(spark: SparkSession, scope: SilverScope, report: StepReport
         wanted = wanted.where(F.col("plate_id").isin(sorted(scope.layout_plates))).join(
             known, "reagent_key", "left_anti"
         )
+        # a new plate mostly draws reagents already enriched: look for a new one (one small query) before paying
+        # for the enrichment's plan (the reference's joins, the standardising workers), which finds nothing then
+        if wanted.where(F.col("reagent_key").isNotNull()).isEmpty():
+            return set()
     enriched = enrich_reagents(wanted.drop("reagent_key"), table(spark, "chembl_compounds")).persist()
     try:
         rates = match_rates(enriched)
