@@ -4,24 +4,13 @@ standardising workers) and writes nothing to ``lab_silver.reagents``."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate_reagent_scope", BENCH / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.expected_rows import bench_generator
 
 
 def _add_plate(generate: ModuleType, landing: Path, plates: list[Any], index: int) -> Any:
@@ -51,7 +40,7 @@ def test_a_layout_of_known_reagents_runs_no_enrichment(
     import lab_etl.transforms.chembl as chembl
     from lab_etl.pipeline.run import run_pipeline
 
-    generate = _generator()
+    generate = bench_generator()
     landing = tmp_path / "landing"
     manifest = generate.generate(landing, 1, plate_format=96, eln_share=1.0)
     plates = list(manifest.plates)
