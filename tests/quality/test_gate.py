@@ -349,6 +349,40 @@ def test_a_small_batch_costs_one_spark_job(spark: SparkSession, thiolation: Data
     assert len(tracker.getJobIdsForGroup(group)) == 1
 
 
+def test_a_cached_batch_is_counted_and_never_collected_to_find_it_too_large(
+    spark: SparkSession, thiolation: DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the pipeline gates is persisted, not yet computed: the gate counts it (filling the cache the write then
+    reads) and sends a batch over LOCAL_ROWS to the Spark engine without collecting a row of it; a filled cache
+    tells its size from its own statistics."""
+    from pyspark.sql import DataFrame as SparkFrame
+
+    from lab_etl.quality.gate import _filled_cache_rows
+
+    # a plan of its own (an extra column, which the gate ignores): no other test has cached it
+    batch = thiolation.where("well != 'A01'").withColumn("cached_here", F.lit(True)).persist()
+    try:
+        assert _filled_cache_rows(batch) is None  # persisted, not computed yet
+        monkeypatch.setenv("LAB_ETL_GATE_LOCAL_ROWS", "100")
+
+        def no_collection(self: SparkFrame) -> None:
+            raise AssertionError("the gate collected a batch it had counted as too large")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(SparkFrame, "toPandas", no_collection)
+            large = validate(batch, READINGS, run_id="run-cached-large")
+        assert (large.engine, large.batch_rows) == ("spark", 285)
+        assert _filled_cache_rows(batch) == 285  # filled by the count, known without a job from now on
+        monkeypatch.delenv("LAB_ETL_GATE_LOCAL_ROWS")
+        small = validate(batch, READINGS, run_id="run-cached-small")
+        assert (small.engine, small.batch_rows, small.success) == ("pandas", 285, True)
+        assert [vars(r) | {"evaluated_at": None, "run_id": None} for r in small.rows] == [
+            vars(r) | {"evaluated_at": None, "run_id": None} for r in large.rows
+        ]
+    finally:
+        batch.unpersist()
+
+
 def test_large_batches_and_nan_stay_with_the_spark_engine(
     spark: SparkSession, thiolation: DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
