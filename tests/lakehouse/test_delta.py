@@ -113,6 +113,48 @@ def test_replace_scope_rewrites_only_the_scope(lakehouse) -> None:  # type: igno
     assert commit is not None and commit.version == version and commit.rows_written == 1
 
 
+def test_a_table_keeps_statistics_of_its_scope_and_key_columns_only(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    """Each written file's statistics in the Delta log cover plate_id and the natural key (what scans filter by), with
+    the row count; not Delta's default of the first 32 columns."""
+    import json
+    from pathlib import Path
+
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse import delta
+
+    spark = lakehouse
+    readings = contract("instrument_readings")
+    keyed = ["plate_id", "source_sha256", "well", "measurement", "channel", "read_index"]
+    assert delta.stats_columns(readings) == keyed
+    delta.ensure_table(spark, readings)
+    fixed = {c: None for c in readings.column_names} | {
+        "source_sha256": "b" * 64,
+        "source_file": "f.csv",
+        "measurement": "absorbance",
+        "channel": "450",
+        "plate_format": 96,
+        "row_index": 1,
+        "read_index": 1,
+        "parser": "p",
+        "parser_version": "1",
+        "run_id": "r",
+        "value": 0.5,
+        "unit": "OD",
+    }
+    for plate in ("S1", "S2"):
+        rows = [fixed | {"plate_id": plate, "well": w, "column_index": i} for i, w in enumerate(("A01", "A02"), 1)]
+        values = [tuple(r[c] for c in readings.column_names) for r in rows]
+        batch = spark.createDataFrame(values, readings.spark_schema())
+        delta.replace_scope(spark, batch, readings, "plate_id", [plate])
+    log_folder = Path(delta.table_location(spark, readings).removeprefix("file:")) / "_delta_log"
+    commits = sorted(log_folder.glob("*.json"))
+    actions = [json.loads(line) for commit in commits for line in commit.read_text().splitlines()]
+    stats = [json.loads(a["add"]["stats"]) for a in actions if "add" in a]
+    assert stats and sum(s["numRecords"] for s in stats) == 4
+    assert all(set(s["minValues"]) | set(s["nullCount"]) == set(keyed) for s in stats), stats[0]
+    assert spark.table(readings.qualified_name).where("plate_id = 'S2'").count() == 2
+
+
 def test_a_merge_into_a_table_without_data_is_an_append_with_the_same_rows(lakehouse) -> None:  # type: ignore[no-untyped-def]
     """The first write into an empty table skips the MERGE's join (an append inserts the same rows); every later
     write is a real MERGE: new keys inserted, changed rows updated, the rest kept."""
