@@ -10,9 +10,11 @@ Python daemon's start in a cold one); an Arrow-built frame is read by the JVM al
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from operator import attrgetter, is_not, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from lab_etl.contracts import TableContract
@@ -26,21 +28,51 @@ def records_frame(spark: SparkSession, records: Iterable[Any], contract: TableCo
     """A DataFrame with exactly the contract's columns from dataclass records.
 
     A contract column the records lack must be given in ``constants`` (e.g. ``run_id``); record fields the contract
-    does not name are left out.
+    does not name are left out. A constant wins over a record field of the same name.
 
     Examples
     --------
     >>> frame = records_frame(spark, parsed.readings, contract("instrument_readings"), run_id="r1")  # doctest: +SKIP
     """
     names = contract.column_names
+    row_of: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
     rows = []
     for record in records:
-        if not is_dataclass(record):
-            raise TypeError(f"records_frame takes dataclass records, not {type(record).__name__}")
-        values = {f.name: getattr(record, f.name) for f in fields(record)}
-        values.update(constants)
-        rows.append(tuple(values.get(name) for name in names))
+        kind = type(record)
+        build = row_of.get(kind)
+        if build is None:
+            if not is_dataclass(record):
+                raise TypeError(f"records_frame takes dataclass records, not {kind.__name__}")
+            build = row_of[kind] = _row_builder(kind, names, constants)
+        rows.append(build(record))
     return local_frame(spark, rows, contract.spark_schema())
+
+
+def _row_builder(kind: type, names: Sequence[str], constants: dict[str, Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a record's row in ``names`` order: its fields, the constants, None for a column it lacks.
+
+    Built once per record class of a call: the fields are read by one ``attrgetter`` and put in order by one
+    ``itemgetter`` (no dictionary per record), the values being the same as reading each field by name.
+    """
+    own = {f.name for f in fields(kind)}
+    taken = [name for name in names if name in own and name not in constants]
+    extras = (None, *(constants[name] for name in names if name in constants))
+    position: list[int] = []
+    constant_index = 1
+    for name in names:
+        if name in constants:
+            position.append(len(taken) + constant_index)
+            constant_index += 1
+        elif name in own:
+            position.append(taken.index(name))
+        else:
+            position.append(len(taken))  # the None in extras
+    if not names:
+        return lambda record: ()
+    # attrgetter and itemgetter give a bare value, not a 1-tuple, when asked for one item
+    read = attrgetter(*taken) if len(taken) > 1 else (lambda r: (getattr(r, taken[0]),)) if taken else (lambda r: ())
+    order = itemgetter(*position) if len(position) > 1 else (lambda values: (values[position[0]],))
+    return lambda record: order((*read(record), *extras))  # type: ignore[no-any-return]
 
 
 def local_frame(spark: SparkSession, rows: Sequence[Sequence[Any]], schema: StructType | str) -> DataFrame:
@@ -81,36 +113,43 @@ def local_frame(spark: SparkSession, rows: Sequence[Sequence[Any]], schema: Stru
 
 def _arrow_columns(rows: list[Sequence[Any]], struct: StructType) -> list[list[Any]] | None:
     """The rows as columns ready for Arrow, or None when a value would not cross unchanged (see
-    :func:`local_frame`)."""
+    :func:`local_frame`).
+
+    Column by column: the rows are transposed once and each column's value types are checked as a set, so that a
+    column of plain strings or integers costs no Python call per value; only floats (for NaN) and timestamps (converted
+    to the instant PySpark stores) are looked at one by one.
+    """
     converters = [_converter(field.dataType) for field in struct.fields]
     if any(convert is None for convert in converters):
         return None
     width = len(struct.fields)
-    nullable = [field.nullable for field in struct.fields]
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        if len(row) != width:
-            return None  # createDataFrame raises its own error for a row of the wrong length
-        for column, convert, may_be_null, value in zip(columns, converters, nullable, row, strict=True):
-            if value is None:
-                if not may_be_null:
-                    return None  # createDataFrame refuses it, with its own error
-                column.append(None)
-                continue
-            converted = convert(value)  # type: ignore[misc]
-            if converted is _UNCHANGED_IMPOSSIBLE:
+    if any(len(row) != width for row in rows):
+        return None  # createDataFrame raises its own error for a row of the wrong length
+    columns: list[list[Any]] = [list(values) for values in zip(*rows, strict=True)] if rows else []
+    for index, (field, convert) in enumerate(zip(struct.fields, converters, strict=True)):
+        column = columns[index]
+        kinds = set(map(type, column))
+        if type(None) in kinds:
+            if not field.nullable:
+                return None  # createDataFrame refuses it, with its own error
+            kinds.discard(type(None))
+        if isinstance(convert, frozenset):  # values of exactly these types cross as they are
+            if not kinds <= convert:
                 return None
-            column.append(converted)
+        elif convert is _float:
+            if not all(issubclass(kind, float) for kind in kinds):
+                return None
+            if any(map(math.isnan, filter(partial(is_not, None), column))):
+                return None
+        else:
+            converted = [None if value is None else convert(value) for value in column]  # type: ignore[misc]
+            if any(value is _UNCHANGED_IMPOSSIBLE for value in converted):
+                return None
+            columns[index] = converted
     return columns
 
 
 _UNCHANGED_IMPOSSIBLE = object()
-
-
-def _of(*types: type) -> Any:
-    """A value of exactly one of ``types`` crosses as it is; anything else goes through ``createDataFrame``'s own
-    checks (which accept or refuse it as they always did)."""
-    return lambda value: value if type(value) in types else _UNCHANGED_IMPOSSIBLE
 
 
 def _float(value: Any) -> Any:
@@ -152,5 +191,7 @@ def _converter(data_type: DataType) -> Any:
         T.BinaryType: (bytes, bytearray),
         T.DateType: (date,),
     }
+    # a value of exactly one of these types crosses as it is; anything else goes through createDataFrame's own
+    # checks (which accept or refuse it as they always did)
     accepted = simple.get(type(data_type))
-    return None if accepted is None else _of(*accepted)
+    return None if accepted is None else frozenset(accepted)

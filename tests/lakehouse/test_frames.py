@@ -130,3 +130,48 @@ def test_a_large_frame_has_the_partitions_of_a_list(spark) -> None:  # type: ign
 
 def test_no_rows(spark) -> None:  # type: ignore[no-untyped-def]
     assert local_frame(spark, [], "path string").collect() == []
+
+
+def test_a_record_row_is_its_fields_by_name_a_constant_first_and_none_for_the_rest() -> None:
+    """records_frame's rows, as it always built them (a dict of the record's fields, updated with the constants,
+    read in the contract's order), for record classes of any field order, one column and none."""
+    from dataclasses import asdict, dataclass
+
+    from lab_etl.lakehouse.frames import _row_builder
+
+    @dataclass
+    class Plate:
+        plate_id: str
+        well: str
+        run_id: str = "own"
+        unused: int = 0
+
+    @dataclass
+    class Other:
+        well: str
+        plate_id: str
+
+    def expected(record: object, names: list[str], constants: dict[str, object]) -> tuple[object, ...]:
+        values = {**asdict(record), **constants}  # type: ignore[call-overload]
+        return tuple(values.get(name) for name in names)
+
+    cases = [
+        (["plate_id", "well", "run_id", "missing"], {}),
+        (["run_id", "well", "plate_id"], {"run_id": "r1"}),
+        (["missing", "step", "well"], {"step": "silver"}),
+        (["well"], {}),
+        (["run_id"], {"run_id": "r2"}),
+        (["missing"], {}),
+        ([], {}),
+    ]
+    for record in (Plate("P1", "A01", "x", 3), Other("B02", "P2")):
+        for names, constants in cases:
+            assert _row_builder(type(record), names, constants)(record) == expected(record, names, constants)
+
+
+def test_records_frame_refuses_what_is_not_a_dataclass(spark) -> None:  # type: ignore[no-untyped-def]
+    from lab_etl.contracts import contract
+    from lab_etl.lakehouse.frames import records_frame
+
+    with pytest.raises(TypeError, match="dataclass records, not dict"):
+        records_frame(spark, [{"run_id": "r"}], contract("ingest_runs"))
