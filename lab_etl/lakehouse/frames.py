@@ -136,7 +136,7 @@ def _arrow_columns(rows: list[Sequence[Any]], struct: StructType) -> list[list[A
         if isinstance(convert, frozenset):  # values of exactly these types cross as they are
             if not kinds <= convert:
                 return None
-        elif convert is _float:
+        elif convert is _FLOATS:
             if not all(issubclass(kind, float) for kind in kinds):
                 return None
             if any(map(math.isnan, filter(partial(is_not, None), column))):
@@ -152,10 +152,9 @@ def _arrow_columns(rows: list[Sequence[Any]], struct: StructType) -> list[list[A
 _UNCHANGED_IMPOSSIBLE = object()
 
 
-def _float(value: Any) -> Any:
-    if not isinstance(value, float) or math.isnan(value):
-        return _UNCHANGED_IMPOSSIBLE
-    return value
+#: A float column's mark for :func:`_arrow_columns`: its values cross as they are when they are floats and none is
+#: NaN (Arrow's pandas conversion would make a NaN a null).
+_FLOATS = object()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -178,7 +177,7 @@ def _converter(data_type: DataType) -> Any:
     from pyspark.sql import types as T
 
     if isinstance(data_type, (T.FloatType, T.DoubleType)):
-        return _float
+        return _FLOATS
     if isinstance(data_type, T.TimestampType):
         return _timestamp
     simple: dict[type, tuple[type, ...]] = {
