@@ -72,6 +72,8 @@ def _stamp() -> list[str]:
     spark_jars = Path(pyspark.__file__).resolve().parent / "jars"
     lines.append(f"classpath {spark_jars}")
     lines += [_jar_stamp(p) for p in sorted(spark_jars.glob("*.jar"))] if spark_jars.is_dir() else []
+    # the local driver's class path ends with these jars (spark.driver.extraClassPath): a class path of its own
+    lines.append("driver class path " + os.pathsep.join(str(p) for p in jar_paths()))
     lines += [_jar_stamp(p) for p in jar_paths()]
     return lines
 

@@ -19,8 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -68,7 +70,7 @@ def spark_conf(
 ) -> dict[str, str]:
     """The local session's configuration (a dict, so that tests and docs can show it)."""
     root = warehouse_uri(warehouse)
-    jars = ",".join(str(p) for p in jar_paths())
+    master = master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]")
     log4j = files("lab_etl") / "resources" / "log4j2.properties"
     java_options = f"-Dlog4j2.configurationFile=file:{log4j}"
     archived = class_archive.java_options()  # Spark's classes ready at start, once `lab-etl jars fetch` wrote them
@@ -77,11 +79,11 @@ def spark_conf(
     if os.environ.get("LAB_ETL_DRIVER_JAVA_OPTIONS"):  # e.g. JIT or GC settings for the local driver JVM
         java_options += " " + os.environ["LAB_ETL_DRIVER_JAVA_OPTIONS"]
     return {
-        "spark.master": master or os.environ.get("LAB_ETL_SPARK_MASTER", "local[*]"),
+        "spark.master": master,
         "spark.app.name": "lab_etl",
         # local mode runs everything in the driver JVM: Spark's 1g default dies on one 50 MB upload's bytes
         "spark.driver.memory": os.environ.get("LAB_ETL_DRIVER_MEMORY", "4g"),
-        "spark.jars": jars,
+        **jar_conf(master),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         # the warehouse folder is the catalog (see the module docstring): no metastore to boot or to share
@@ -105,6 +107,21 @@ def spark_conf(
         "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
         "spark.hadoop.fs.s3a.path.style.access": "true",
     }
+
+
+def jar_conf(master: str) -> dict[str, str]:
+    """Where the session's JVMs find the Delta and S3 jars (:func:`lab_etl.lakehouse.jars.jar_paths`).
+
+    In local mode the executors are the driver's JVM, so the jars go on its class path
+    (``spark.driver.extraClassPath``, read once at launch). ``spark.jars`` would also copy each jar into the
+    session's temporary folder, the 280 MB AWS SDK included, on every start; and a JVM that is killed (SIGKILL,
+    out of memory) leaves that copy behind in ``/tmp``, until the disk is full. On a cluster (any other master)
+    the executors live elsewhere: ``spark.jars`` ships the jars to them.
+    """
+    jars = [str(p) for p in jar_paths()]
+    if master.startswith("local"):
+        return {"spark.driver.extraClassPath": os.pathsep.join(jars)}
+    return {"spark.jars": ",".join(jars)}
 
 
 def get_spark(
@@ -178,10 +195,14 @@ def _start_jvm_held(conf: dict[str, str]) -> None:
 def package_zip(folder: str | Path | None = None) -> Path:
     """A zip of the lab_etl package this process imported, for executors' Python (``addPyFile``).
 
-    Built afresh in ``folder`` (a new temporary folder by default) so that executors run exactly the driver's code.
+    Built afresh in ``folder`` so that executors run exactly the driver's code. By default that is a new temporary
+    folder, removed when this process exits (the driver's file server reads the zip until then).
     """
     package = Path(__file__).resolve().parents[1]
-    target = Path(folder or tempfile.mkdtemp(prefix="lab_etl_pyfiles_")) / "lab_etl.zip"
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="lab_etl_pyfiles_")
+        atexit.register(shutil.rmtree, folder, True)
+    target = Path(folder) / "lab_etl.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:

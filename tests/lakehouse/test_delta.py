@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
@@ -48,6 +50,25 @@ def test_session_is_local_and_quiet(spark) -> None:  # type: ignore[no-untyped-d
     assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
     assert not glue_job.glue_jvm_present(spark)
+
+
+def test_local_jars_are_on_the_class_path_not_copied(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Local mode puts the jars on the driver's class path: nothing is copied into the session's temporary folder
+    (the AWS SDK alone is 280 MB, left in /tmp by every killed JVM). A cluster master ships them as spark.jars."""
+    from pyspark import SparkFiles
+
+    from lab_etl.lakehouse.jars import jar_paths
+    from lab_etl.lakehouse.spark import spark_conf
+
+    jars = [str(p) for p in jar_paths()]
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.extraClassPath").split(os.pathsep) == jars
+    assert not conf.get("spark.jars", "")
+    assert not list(Path(SparkFiles.getRootDirectory()).glob("*.jar"))
+    jvm_class_path = spark._jvm.System.getProperty("java.class.path").split(os.pathsep)
+    assert set(jars) <= set(jvm_class_path)
+    cluster = spark_conf(tmp_path, master="spark://127.0.0.1:7077")
+    assert cluster["spark.jars"].split(",") == jars and "spark.driver.extraClassPath" not in cluster
 
 
 def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
