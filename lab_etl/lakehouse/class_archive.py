@@ -37,6 +37,9 @@ from lab_etl.lakehouse.jars import jar_paths, jars_dir
 #: Set to 0 (or "false") to start every JVM without the archive.
 ENV_SWITCH = "LAB_ETL_CLASS_ARCHIVE"
 
+#: The stamp line of the jars the local driver's class path ends with (``spark.driver.extraClassPath``).
+DRIVER_CLASS_PATH = "driver class path "
+
 #: How long the child that writes the archive may take (it runs a few small Delta writes).
 BUILD_TIMEOUT_S = 900
 
@@ -73,7 +76,7 @@ def _stamp() -> list[str]:
     lines.append(f"classpath {spark_jars}")
     lines += [_jar_stamp(p) for p in sorted(spark_jars.glob("*.jar"))] if spark_jars.is_dir() else []
     # the local driver's class path ends with these jars (spark.driver.extraClassPath): a class path of its own
-    lines.append("driver class path " + os.pathsep.join(str(p) for p in jar_paths()))
+    lines.append(DRIVER_CLASS_PATH + os.pathsep.join(str(p) for p in jar_paths()))
     lines += [_jar_stamp(p) for p in jar_paths()]
     return lines
 
@@ -96,6 +99,8 @@ def _still_current(lines: list[str]) -> bool:
     """
     recorded_jars: set[str] = set()
     folders: list[Path] = []
+    if not any(line.startswith(DRIVER_CLASS_PATH) for line in lines):
+        return False  # written while the jars were spark.jars: a class path no JVM starts with any more
     for line in lines:
         kind, _, rest = line.partition(" ")
         if kind == "java":

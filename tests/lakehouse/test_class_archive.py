@@ -72,9 +72,11 @@ def test_the_set_up_deletes_the_archives_no_jvm_could_map_any_more(tmp_path: Pat
     java = class_archive._java()
 
     def stamp_lines() -> list[str]:
-        return [class_archive._java_stamp(java), "pyspark 3.5.4", f"classpath {classpath}"] + [
-            class_archive._jar_stamp(jar) for jar in jars
-        ]
+        return (
+            [class_archive._java_stamp(java), "pyspark 3.5.4", f"classpath {classpath}"]
+            + [class_archive._jar_stamp(jar) for jar in jars]
+            + [f"{class_archive.DRIVER_CLASS_PATH}{tmp_path / 'delta.jar'}"]
+        )
 
     archives = tmp_path / "class-archives"
     archives.mkdir()
@@ -89,10 +91,12 @@ def test_the_set_up_deletes_the_archives_no_jvm_could_map_any_more(tmp_path: Pat
     current = archive("current", stamp_lines())
     kept = archive("kept", None)  # the one just written: never touched
     unstamped = archive("unstamped", None)  # written before stamps were kept: no name leads to it any more
-    gone = archive("gone", [*stamp_lines()[:2], f"classpath {tmp_path / 'deleted-venv'}"])
+    gone = archive("gone", [*stamp_lines()[:2], f"classpath {tmp_path / 'deleted-venv'}", stamp_lines()[-1]])
+    # written while the jars went through spark.jars: the driver's class path had no jars of lab_etl's
+    older = archive("older", [line for line in stamp_lines() if not line.startswith("driver class path")])
     in_progress = archives / ".driver-new.jsa.123.partial"
     in_progress.write_bytes(b"half")
-    assert class_archive.prune(archives, keep=kept) == [gone, unstamped]
+    assert class_archive.prune(archives, keep=kept) == [gone, older, unstamped]
     assert current.is_file() and kept.is_file() and in_progress.is_file()
     assert not gone.with_suffix(".stamp").exists()
     # the same install reinstalled (new jar times) or with one jar more: its archive goes too
