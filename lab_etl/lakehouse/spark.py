@@ -115,11 +115,11 @@ def jar_conf(master: str) -> dict[str, str]:
     In local mode the executors are the driver's JVM, so the jars go on its class path
     (``spark.driver.extraClassPath``, read once at launch). ``spark.jars`` would also copy each jar into the
     session's temporary folder, the 280 MB AWS SDK included, on every start; and a JVM that is killed (SIGKILL,
-    out of memory) leaves that copy behind in ``/tmp``, until the disk is full. On a cluster (any other master)
-    the executors live elsewhere: ``spark.jars`` ships the jars to them.
+    out of memory) leaves that copy behind in ``/tmp``, until the disk is full. On a cluster (any other master,
+    ``local-cluster[...]`` included) the executors are other JVMs: ``spark.jars`` ships the jars to them.
     """
     jars = [str(p) for p in jar_paths()]
-    if master.startswith("local"):
+    if master == "local" or master.startswith("local["):  # not local-cluster[...], whose executors are other JVMs
         return {"spark.driver.extraClassPath": os.pathsep.join(jars)}
     return {"spark.jars": ",".join(jars)}
 

@@ -67,8 +67,10 @@ def test_local_jars_are_on_the_class_path_not_copied(spark, tmp_path) -> None:  
     assert not list(Path(SparkFiles.getRootDirectory()).glob("*.jar"))
     jvm_class_path = spark._jvm.System.getProperty("java.class.path").split(os.pathsep)
     assert set(jars) <= set(jvm_class_path)
-    cluster = spark_conf(tmp_path, master="spark://127.0.0.1:7077")
-    assert cluster["spark.jars"].split(",") == jars and "spark.driver.extraClassPath" not in cluster
+    for master in ("spark://127.0.0.1:7077", "local-cluster[1,1,1024]"):  # executors in other JVMs
+        cluster = spark_conf(tmp_path, master=master)
+        assert cluster["spark.jars"].split(",") == jars and "spark.driver.extraClassPath" not in cluster
+    assert "spark.driver.extraClassPath" in spark_conf(tmp_path, master="local")
 
 
 def test_the_warehouse_folder_is_the_catalog(lakehouse, warehouse) -> None:  # type: ignore[no-untyped-def]
