@@ -76,8 +76,9 @@ def _stamp() -> list[str]:
     lines.append(f"classpath {spark_jars}")
     lines += [_jar_stamp(p) for p in sorted(spark_jars.glob("*.jar"))] if spark_jars.is_dir() else []
     # the local driver's class path ends with these jars (spark.driver.extraClassPath): a class path of its own
-    lines.append(DRIVER_CLASS_PATH + os.pathsep.join(str(p) for p in jar_paths()))
-    lines += [_jar_stamp(p) for p in jar_paths()]
+    jars = jar_paths()
+    lines.append(DRIVER_CLASS_PATH + os.pathsep.join(str(p) for p in jars))
+    lines += [_jar_stamp(p) for p in jars]
     return lines
 
 
